@@ -1,0 +1,68 @@
+"""Workers AI showcase: four tabs over one shared Workers AI client.
+
+    python app.py            # or `make run`
+The Blocks are built at import (no network, no model loads), so `demo` can be mounted, tested or deployed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+# Before gradio is imported: no analytics, no hub lookups from a demo that must also run offline.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import gradio as gr  # noqa: E402
+
+from components import chat, embeddings, speech, vision  # noqa: E402
+from components.header import CSS, header_html  # noqa: E402
+from components.ui import refresh_models  # noqa: E402
+from components.workers_ai import shared_client  # noqa: E402
+
+THEME = gr.themes.Soft(primary_hue="orange", secondary_hue="amber")  # built-in: bundled fonts, no CDN
+
+# How many jobs may wait and run. Every event sets its own concurrency_limit (see components/ui.py);
+# max_threads caps all running jobs, async ones included, so it must exceed 50 streaming chats.
+QUEUE_MAX_SIZE = 256
+LAUNCH_OPTIONS = dict(theme=THEME, css=CSS, max_threads=128, footer_links=["api", "gradio"])
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="Workers AI showcase") as demo:
+        gr.HTML(header_html(shared_client().settings))
+        dropdowns: list[tuple[str, gr.Dropdown]] = []
+        with gr.Tabs():
+            with gr.Tab("💬 Chat", id="chat"):
+                dropdowns += chat.render()
+            with gr.Tab("🖼️ Vision", id="vision"):
+                dropdowns += vision.render()
+            with gr.Tab("🎙️ Speech", id="speech"):
+                dropdowns += speech.render()
+            with gr.Tab("🧭 Embeddings", id="embeddings"):
+                dropdowns += embeddings.render()
+
+        async def fill_model_lists(*current: str):
+            """Fill every model dropdown from the live catalogue (cached) when a page opens."""
+            if not shared_client().settings.configured:
+                return [gr.update() for _ in dropdowns]
+            return await asyncio.gather(*(refresh_models(task, value) for (task, _), value in zip(dropdowns, current)))
+
+        components = [dropdown for _, dropdown in dropdowns]
+        demo.load(fill_model_lists, components, components, api_visibility="private", queue=False)
+    return demo
+
+
+demo = build_demo()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    demo.queue(max_size=QUEUE_MAX_SIZE).launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), **LAUNCH_OPTIONS
+    )
+
+
+if __name__ == "__main__":
+    main()

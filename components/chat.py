@@ -1,0 +1,184 @@
+"""Chat tab: a streaming conversation with any Workers AI text-generation model.
+
+`/chat` is the public API: message + parameters in, the reply text out (streamed, cumulative). The
+per-answer statistics (tokens, time to first token, tokens/s) live in their own element on the page and
+never in the reply, so API and MCP users get exactly what the model said.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import gradio as gr
+
+from .ui import NETWORK_CONCURRENCY, InputProblem, friendly_errors, model_dropdown, setup_notice
+from .workers_ai import CHAT, default_model, shared_client
+
+DEFAULT_SYSTEM_PROMPT = "You are a helpful, concise assistant. Use Markdown when it helps."
+MAX_MESSAGE_CHARS = 32_000  # well inside the 8B models' context; longer pastes get a clear message
+DEFAULT_MAX_TOKENS = 512
+EXAMPLES = [
+    "Explain what Cloudflare Workers AI is in three bullet points.",
+    "Write a haiku about edge computing.",
+    "What is the difference between an embedding and a token?",
+]
+
+
+@dataclass
+class AnswerStats:
+    """What one answer cost and how fast it came."""
+
+    model: str
+    started: float
+    first_token: float | None = None
+    finished: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    chunks: int = 0
+
+    def line(self) -> str:
+        parts = []
+        if self.prompt_tokens is not None or self.completion_tokens is not None:
+            parts.append(f"{self.prompt_tokens or 0} → {self.completion_tokens or 0} tokens")
+        elif self.chunks:
+            parts.append(f"≈{self.chunks} tokens out")
+        if self.first_token is not None:
+            parts.append(f"first token {self.first_token - self.started:.2f} s")
+        generated = self.completion_tokens or self.chunks
+        if self.finished is not None and self.first_token is not None and generated:
+            span = max(self.finished - self.first_token, 1e-3)
+            parts.append(f"{generated / span:.1f} tokens/s")
+        parts.append(self.model.split("/")[-1])
+        return " · ".join(parts)
+
+
+def build_messages(message: str, history: list[dict], system_prompt: str) -> list[dict]:
+    """System prompt, the conversation so far (text turns only), then the new message."""
+    messages = [{"role": "system", "content": system_prompt.strip()}] if system_prompt.strip() else []
+    for turn in history or []:
+        content = turn.get("content") if isinstance(turn, dict) else None
+        if turn.get("role") in ("user", "assistant") and isinstance(content, str) and content.strip():
+            messages.append({"role": turn["role"], "content": content})
+    messages.append({"role": "user", "content": message})
+    return messages
+
+
+def _check(message: str, max_tokens: float, temperature: float) -> str:
+    message = (message or "").strip()
+    if not message:
+        raise InputProblem("Type a message first.")
+    if "\x00" in message:
+        message = message.replace("\x00", "")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise InputProblem(
+            f"The message is {len(message):,} characters long; the limit here is {MAX_MESSAGE_CHARS:,}. "
+            "Shorten it or split it over several messages."
+        )
+    if not 1 <= int(max_tokens) <= 8192:
+        raise InputProblem("Max tokens must be between 1 and 8,192.")
+    if not 0 <= float(temperature) <= 5:
+        raise InputProblem("Temperature must be between 0 and 5.")
+    return message
+
+
+async def _answer(
+    message: str, history: list[dict], model: str, system_prompt: str, max_tokens: float, temperature: float
+) -> AsyncIterator[tuple[str, AnswerStats]]:
+    """Stream one answer: yields the cumulative reply and its statistics so far."""
+    message = _check(message, max_tokens, temperature)
+    model = (model or "").strip() or default_model(CHAT)
+    payload = {
+        "messages": build_messages(message, history, system_prompt or ""),
+        "max_tokens": int(max_tokens),
+        "temperature": float(temperature),
+    }
+    stats = AnswerStats(model=model, started=time.perf_counter())
+    reply = ""
+    async for delta in shared_client().stream(model, payload):
+        if delta.text:
+            if stats.first_token is None:
+                stats.first_token = time.perf_counter()
+            stats.chunks += 1
+            reply += delta.text
+        if delta.usage:
+            stats.prompt_tokens = delta.usage.get("prompt_tokens", stats.prompt_tokens)
+            stats.completion_tokens = delta.usage.get("completion_tokens", stats.completion_tokens)
+        if delta.text:
+            yield reply, stats
+    stats.finished = time.perf_counter()
+    yield reply, stats
+
+
+@friendly_errors
+async def respond(message, history, model, system_prompt, max_tokens, temperature):
+    """The page's chat function: the reply streams into the chat, the statistics line beside it."""
+    async for reply, stats in _answer(message, history, model, system_prompt, max_tokens, temperature):
+        yield reply, stats.line() if stats.finished else "*streaming…*"
+
+
+@friendly_errors
+async def chat(
+    message: str,
+    history: list[dict] | None = None,
+    model: str = default_model(CHAT),
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+    max_tokens: float = DEFAULT_MAX_TOKENS,
+    temperature: float = 0.6,
+):
+    """Chat with a Workers AI text-generation model; streams the reply as it is generated.
+
+    Args:
+        message: What to say to the model.
+        history: Earlier turns of this conversation (kept per API session; leave empty to start fresh).
+        model: Any Workers AI text-generation model id, e.g. "@cf/meta/llama-3.1-8b-instruct-fast".
+        system_prompt: Instructions that shape every answer.
+        max_tokens: The longest answer to generate, in tokens (1-8192).
+        temperature: Randomness, 0 (deterministic) to 5; 0.6 is a good default.
+
+    Returns:
+        The reply text (cumulative while streaming), and the conversation including this turn.
+    """
+    history = list(history or [])
+    reply = ""
+    async for reply, _stats in _answer(message, history, model, system_prompt, max_tokens, temperature):
+        yield reply, history
+    yield reply, history + [{"role": "user", "content": message}, {"role": "assistant", "content": reply}]
+
+
+def render() -> list[tuple[str, gr.Dropdown]]:
+    """The Chat tab. Returns its model dropdown, for the app to fill from the live catalogue."""
+    if notice := setup_notice():
+        gr.Markdown(notice, elem_classes="setup-notice")
+    model = model_dropdown(CHAT, info="Any text-generation model id works; the list is the live catalogue.")
+    system_prompt = gr.Textbox(DEFAULT_SYSTEM_PROMPT, label="System prompt", lines=2, render=False)
+    max_tokens = gr.Slider(16, 4096, value=DEFAULT_MAX_TOKENS, step=16, label="Max tokens", render=False)
+    temperature = gr.Slider(0, 2, value=0.6, step=0.05, label="Temperature", render=False)
+    stats = gr.Markdown(elem_classes="answer-stats", render=False)
+    gr.ChatInterface(
+        respond,
+        chatbot=gr.Chatbot(height=460, label="Conversation", buttons=["copy"], layout="bubble"),
+        textbox=gr.Textbox(placeholder="Ask anything…", submit_btn=True, stop_btn=True, show_label=False),
+        additional_inputs=[model, system_prompt, max_tokens, temperature],
+        additional_inputs_accordion=gr.Accordion("Parameters", open=False),
+        additional_outputs=[stats],
+        examples=[[e] for e in EXAMPLES],
+        concurrency_limit=NETWORK_CONCURRENCY,
+        api_visibility="private",  # the public /chat below returns the reply alone
+    )
+    stats.render()
+
+    # The public /chat endpoint: message in, reply out; history kept per API session like ChatInterface does.
+    api_message = gr.Textbox(label="Message", visible=False)
+    api_reply = gr.Textbox(label="Reply", visible=False)
+    api_history = gr.State([])
+    api_button = gr.Button(visible=False)
+    api_button.click(
+        chat,
+        [api_message, api_history, model, system_prompt, max_tokens, temperature],
+        [api_reply, api_history],
+        api_name="chat",
+        concurrency_limit=NETWORK_CONCURRENCY,
+    )
+    return [(CHAT, model)]

@@ -1,0 +1,93 @@
+"""What every tab shares: friendly errors, model dropdowns filled from the catalogue, the setup notice."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+
+import gradio as gr
+
+from .workers_ai import ModelInfo, WorkersAIError, builtin_models, default_model, shared_catalogue, shared_client
+
+log = logging.getLogger("showcase")
+
+
+class InputProblem(ValueError):
+    """Bad input caught before any request: the message is shown to the person as is."""
+
+
+def _as_gr_error(exc: Exception) -> gr.Error:
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, InputProblem):
+        return gr.Error(str(exc), title="Check the input")
+    if isinstance(exc, WorkersAIError):
+        message = exc.user_message
+        if exc.request_id:
+            message += f" (request id {exc.request_id})"
+        log.warning("Workers AI error: %s", exc)
+        return gr.Error(message, title="Workers AI")
+    log.exception("unexpected error")  # the trace goes to the server log, never to the page
+    return gr.Error("Something unexpected went wrong on the server; the details are in its log. Please try again.")
+
+
+def friendly_errors(fn):
+    """Turn every failure of a handler into a gr.Error with one clear sentence, for functions and generators."""
+    if inspect.isasyncgenfunction(fn):
+
+        @functools.wraps(fn)
+        async def agen(*args, **kwargs):
+            try:
+                async for item in fn(*args, **kwargs):
+                    yield item
+            except Exception as exc:
+                raise _as_gr_error(exc) from None
+
+        return agen
+
+    @functools.wraps(fn)
+    async def wrapper(*args, **kwargs):
+        try:
+            return await fn(*args, **kwargs)
+        except Exception as exc:
+            raise _as_gr_error(exc) from None
+
+    return wrapper
+
+
+def model_choices(models: list[ModelInfo]) -> list[tuple[str, str]]:
+    return [(m.label, m.name) for m in models]
+
+
+def model_dropdown(task: str, label: str = "Model", **kwargs) -> gr.Dropdown:
+    """A dropdown that lists the catalogue for `task` but accepts any model id (API and MCP users)."""
+    return gr.Dropdown(
+        choices=model_choices(builtin_models(task)),
+        value=default_model(task),
+        label=label,
+        allow_custom_value=True,
+        filterable=True,
+        **kwargs,
+    )
+
+
+async def refresh_models(task: str, current: str | None = None):
+    """Fill a dropdown from the live catalogue (cached), keeping the current choice."""
+    models = await shared_catalogue().models(task)
+    return gr.update(choices=model_choices(models), value=current or default_model(task))
+
+
+def setup_notice() -> str:
+    """One sentence on the page when no account is configured; empty otherwise."""
+    if shared_client().settings.configured:
+        return ""
+    return (
+        "**No Cloudflare account configured.** Set `CLOUDFLARE_ACCOUNT_ID` and `CLOUDFLARE_API_TOKEN` "
+        "(a token with *Workers AI Read* and *Edit*) in the environment and restart — see the README."
+    )
+
+
+# Cloud calls spend their time waiting on the network, so many may run at once: 50 visitors chatting must
+# all stream together. (The offline engine's CPU-bound models set their own, much smaller limits.)
+NETWORK_CONCURRENCY = 64

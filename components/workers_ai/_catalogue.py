@@ -1,0 +1,110 @@
+"""The live model list per task (`GET …/ai/models/search`, every page), cached, with a built-in fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._errors import ProtocolError, WorkersAIError
+
+log = logging.getLogger("workers_ai")
+
+CHAT, VISION, SPEECH, EMBEDDINGS = (
+    "Text Generation",
+    "Image Classification",
+    "Automatic Speech Recognition",
+    "Text Embeddings",
+)
+_TABLE = json.loads((Path(__file__).with_name("models.json")).read_text())
+PER_PAGE = 100
+MAX_PAGES = 20  # a bound, not an expectation: the catalogue is a few pages
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    description: str = ""
+    deprecation_date: str | None = None
+    beta: bool = False
+
+    @property
+    def label(self) -> str:
+        """What a dropdown shows: the short name, flagged when deprecated or beta."""
+        short = self.name.split("/")[-1]
+        if self.deprecation_date:
+            return f"{short} ⚠ deprecated {self.deprecation_date}"
+        return f"{short} (beta)" if self.beta else short
+
+    @classmethod
+    def from_item(cls, item: dict) -> ModelInfo:
+        props = {p.get("property_id"): p.get("value") for p in item.get("properties") or [] if isinstance(p, dict)}
+        return cls(
+            name=str(item["name"]),
+            description=str(item.get("description") or ""),
+            deprecation_date=props.get("planned_deprecation_date") or None,
+            beta=str(props.get("beta", "")).lower() == "true",
+        )
+
+
+def default_model(task: str) -> str:
+    return _TABLE[task]["default"]
+
+
+def builtin_models(task: str) -> list[ModelInfo]:
+    return [ModelInfo(name) for name in _TABLE[task]["models"]]
+
+
+class Catalogue:
+    """Models per task from the live catalogue, cached for `ttl` seconds; the built-in table on failure."""
+
+    def __init__(self, client, ttl: float = 600.0, retry_after_failure: float = 60.0) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._retry_after_failure = retry_after_failure
+        self._cache: dict[str, tuple[float, list[ModelInfo]]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def models(self, task: str) -> list[ModelInfo]:
+        cached = self._cache.get(task)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        lock = self._locks.setdefault(task, asyncio.Lock())
+        async with lock:  # one fetch per task, however many visitors open the page at once
+            cached = self._cache.get(task)
+            if cached and cached[0] > time.monotonic():
+                return cached[1]
+            try:
+                models, ttl = await self._fetch(task), self._ttl
+            except WorkersAIError as exc:
+                log.warning("model catalogue for %s unavailable (%s): using the built-in list", task, exc)
+                models, ttl = builtin_models(task), self._retry_after_failure
+            self._cache[task] = (time.monotonic() + ttl, models)
+            return models
+
+    async def _fetch(self, task: str) -> list[ModelInfo]:
+        found: dict[str, ModelInfo] = {}
+        for page in range(1, MAX_PAGES + 1):
+            items, info = await self._client.get_list(
+                self._client.settings.models_url, {"task": task, "per_page": PER_PAGE, "page": page}
+            )
+            for item in items:
+                if isinstance(item, dict) and item.get("name"):
+                    model = ModelInfo.from_item(item)
+                    found[model.name] = model
+            if _last_page(items, info, len(found)):
+                break
+        if not found:
+            raise ProtocolError("The model catalogue is empty for this task.")
+        return sorted(found.values(), key=lambda m: (m.deprecation_date is not None, m.name))
+
+
+def _last_page(items: list, info: dict, seen: int) -> bool:
+    """Stop at an empty page, at `total_count`, or at a short page when no total is given."""
+    total = info.get("total_count")
+    if not items or (isinstance(total, int) and seen >= total):
+        return True
+    return total is None and len(items) < int(info.get("per_page") or PER_PAGE)

@@ -1,0 +1,242 @@
+"""The one Workers AI client: URL, auth, envelope, typed errors, retries, streaming, raw-byte uploads.
+
+One pooled `httpx.AsyncClient` serves the whole app (Gradio runs every async handler on one event loop).
+The transport is a parameter, so the same code talks to api.cloudflare.com, an AI Gateway, a test server
+on loopback, or an in-process engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from ._config import Settings
+from ._errors import (
+    ConnectionFailedError,
+    NotConfiguredError,
+    ProtocolError,
+    ServerError,
+    UpstreamTimeoutError,
+    WorkersAIError,
+    error_class,
+    user_message_for,
+)
+from ._outputs import generated_text, usage_of
+from ._sse import StreamDelta, stream_deltas
+
+log = logging.getLogger("workers_ai")
+
+TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+MAX_RETRIES = 2
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+MAX_RETRY_AFTER = 30.0  # a longer retry-after is not worth holding a visitor for: report it instead
+
+
+class WorkersAI:
+    """Async client for `POST …/ai/run/{model}` and the model catalogue."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_retries: int = MAX_RETRIES,
+        timeout: httpx.Timeout = TIMEOUT,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings if settings is not None else Settings.from_env()
+        self.max_retries = max_retries
+        self._transport = transport
+        self._timeout = timeout
+        self._sleep = sleep
+        self._http: httpx.AsyncClient | None = None
+        self._http_loop: asyncio.AbstractEventLoop | None = None
+
+    # ── public calls ────────────────────────────────────────────────────────────────────────
+
+    async def run(self, model: str, payload: dict) -> Any:
+        """Run a model with a JSON body; returns the envelope's `result`."""
+        response = await self._send("POST", self.settings.run_url(model), model=model, json=payload)
+        return self._result(response, model)
+
+    async def run_bytes(self, model: str, data: bytes, content_type: str = "application/octet-stream") -> Any:
+        """Run a model on raw bytes (images, audio): no int-array JSON, no base64, ~1× the file on the wire."""
+        response = await self._send(
+            "POST", self.settings.run_url(model), model=model, content=data, headers={"content-type": content_type}
+        )
+        return self._result(response, model)
+
+    async def stream(self, model: str, payload: dict) -> AsyncIterator[StreamDelta]:
+        """Stream a text generation as deltas; the last delta carries `usage`."""
+        body = {**payload, "stream": True}
+        response = await self._send("POST", self.settings.run_url(model), model=model, json=body, stream=True)
+        try:
+            content_type = response.headers.get("content-type", "")
+            if "text/event-stream" not in content_type:
+                await response.aread()  # a JSON answer to a stream request: an error or a whole reply
+                result = self._result(response, model)
+                yield StreamDelta(text=generated_text(result), usage=usage_of(result))
+                return
+            async for delta in stream_deltas(response.aiter_bytes()):
+                yield delta
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimeoutError(
+                "The answer stopped arriving (timed out mid-stream): try again.", request_id=_request_id(response)
+            ) from exc
+        except httpx.TransportError as exc:
+            raise ProtocolError(
+                "The connection dropped in the middle of the answer: try again.", request_id=_request_id(response)
+            ) from exc
+        except WorkersAIError as exc:
+            exc.request_id = exc.request_id or _request_id(response)
+            raise self._scrub(exc) from exc.__cause__
+        finally:
+            await response.aclose()
+
+    async def get_list(self, url: str, params: dict) -> tuple[list, dict]:
+        """GET one page of a REST list (the catalogue): its items and its `result_info`."""
+        response = await self._send("GET", url, model=None, params=params)
+        items = self._result(response, None)
+        if not isinstance(items, list):
+            raise ProtocolError("Workers AI answered a list request with something else: try again.")
+        info = response.json().get("result_info")
+        return items, info if isinstance(info, dict) else {}
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # ── plumbing ────────────────────────────────────────────────────────────────────────────
+
+    def _client(self) -> httpx.AsyncClient:
+        """The pooled client, created on first use inside the running loop (one per loop)."""
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._http_loop is not loop or self._http.is_closed:
+            self._http = httpx.AsyncClient(
+                timeout=self._timeout,
+                transport=self._transport,
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                headers={"user-agent": "workers-ai-showcase/0.1"},
+            )
+            self._http_loop = loop
+        return self._http
+
+    async def _send(self, method: str, url: str, *, model: str | None, stream: bool = False, **kwargs) -> httpx.Response:
+        if not self.settings.configured:
+            raise NotConfiguredError()
+        headers = {**self.settings.headers(), **kwargs.pop("headers", {})}
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                request = self._client().build_request(method, url, headers=headers, **kwargs)
+                response = await self._client().send(request, stream=stream)
+                log.info("%s %s → %s in %.0f ms", method, model or "catalogue", response.status_code,
+                         1000 * (time.perf_counter() - started))
+                if response.status_code < 400:
+                    return response
+                await response.aread()
+                await response.aclose()
+                error = self._error(response, model)
+            except httpx.ConnectTimeout as exc:
+                error = ConnectionFailedError("Could not connect to Workers AI in time: check the network.", detail=str(exc))
+            except httpx.TimeoutException as exc:
+                error = UpstreamTimeoutError(detail=str(exc))
+            except httpx.TransportError as exc:
+                error = ConnectionFailedError(detail=str(exc))
+            delay = self._retry_delay(error, attempt)
+            if delay is None:
+                raise self._scrub(error)
+            log.warning("retrying %s in %.2f s after %s", model or "catalogue", delay, type(error).__name__)
+            await self._sleep(delay)
+            attempt += 1
+
+    def _retry_delay(self, error: WorkersAIError, attempt: int) -> float | None:
+        """Seconds to wait before the next try, or None to give up (jittered backoff, honours retry-after)."""
+        if not error.retryable or attempt >= self.max_retries:
+            return None
+        if error.retry_after is not None:
+            return error.retry_after if error.retry_after <= MAX_RETRY_AFTER else None
+        delay = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY)
+        return delay * (1 - 0.25 * random.random())
+
+    def _result(self, response: httpx.Response, model: str | None) -> Any:
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise ProtocolError("Workers AI answered with something that is not JSON: try again.",
+                                status=response.status_code, request_id=_request_id(response)) from exc
+        if not isinstance(body, dict) or ("result" not in body and "success" not in body):
+            raise ProtocolError("Workers AI answered without its usual envelope: try again.",
+                                status=response.status_code, request_id=_request_id(response))
+        if body.get("success") is False:
+            raise self._scrub(self._error(response, model, body))
+        return body.get("result")
+
+    def _error(self, response: httpx.Response, model: str | None, body: Any = None) -> WorkersAIError:
+        """Turn an error answer (envelope, HTML from a proxy, empty) into a typed error."""
+        if body is None:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+        code, message = None, ""
+        if isinstance(body, dict) and isinstance(body.get("errors"), list) and body["errors"]:
+            first = body["errors"][0] if isinstance(body["errors"][0], dict) else {}
+            code, message = first.get("code"), str(first.get("message", ""))
+        status = response.status_code
+        cls = error_class(code, status, message)
+        if cls is WorkersAIError and status < 400:
+            cls = ServerError  # HTTP 200 with success: false — Cloudflare's side failed
+        return cls(
+            user_message_for(cls, code, message, model),
+            code=code,
+            status=status,
+            request_id=_request_id(response),
+            detail=message or response.text[:200],
+            retry_after=_retry_after(response),
+        )
+
+    def _scrub(self, error: WorkersAIError) -> WorkersAIError:
+        """Belt and braces: no configured secret survives into a message, whatever upstream echoed."""
+        for secret in self.settings.secrets():
+            error.user_message = error.user_message.replace(secret, "[redacted]")
+            if error.detail:
+                error.detail = error.detail.replace(secret, "[redacted]")
+        error.args = (error.user_message,)
+        return error
+
+
+def _request_id(response: httpx.Response | None) -> str | None:
+    if response is None:
+        return None
+    return response.headers.get("cf-ai-req-id") or response.headers.get("cf-ray")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date)."""
+    if value := response.headers.get("retry-after-ms"):
+        try:
+            return max(0.0, float(value) / 1000)
+        except ValueError:
+            pass
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

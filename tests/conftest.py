@@ -1,0 +1,58 @@
+"""Shared fixtures. The environment guards come first: gradio must never phone home from a test."""
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+for _name in ("CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_BASE_URL", "CLOUDFLARE_AI_GATEWAY",
+              "CLOUDFLARE_AI_GATEWAY_TOKEN", "CLOUDFLARE_AI_GATEWAY_URL"):
+    os.environ.pop(_name, None)  # tests configure the client explicitly, never from the developer's shell
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "assets"
+ACCOUNT_ID = "0123456789abcdef0123456789ab1a2b"
+TOKEN = "test-token-abc-SECRET-9f8e7d"
+
+
+@pytest.fixture(scope="session")
+def fake_server():
+    """One real HTTP server on 127.0.0.1 speaking the Workers AI contract, for the whole run."""
+    from tests.fake_workers_ai import FakeWorkersAI
+
+    with FakeWorkersAI(account_id=ACCOUNT_ID, token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def fake(fake_server):
+    """The fake server, reset before each test (no queued faults, default behaviour, no recorded requests)."""
+    fake_server.reset()
+    yield fake_server
+    fake_server.reset()
+
+
+def make_settings(fake, **overrides):
+    from components.workers_ai import Settings
+
+    values = dict(account_id=ACCOUNT_ID, api_token=TOKEN, base_url=fake.base_url, gateway_url=fake.gateway_url)
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def client(fake):
+    """A client pointed at the fake server, installed as the app's shared client; retries do not sleep."""
+    from components import workers_ai
+
+    async def no_sleep(_seconds):
+        return None
+
+    instance = workers_ai.WorkersAI(make_settings(fake), sleep=no_sleep)
+    workers_ai.use_client(instance)
+    yield instance
+    workers_ai.use_client(workers_ai.WorkersAI(workers_ai.Settings()))

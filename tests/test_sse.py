@@ -1,0 +1,75 @@
+"""The SSE decoder, fed the awkward byte splits real networks produce."""
+
+import asyncio
+import json
+
+import pytest
+
+from components.workers_ai import ProtocolError, SSEDecoder
+from components.workers_ai._sse import delta_from_event, stream_deltas
+
+
+def feed_all(pieces):
+    decoder = SSEDecoder()
+    events = []
+    for piece in pieces:
+        events += decoder.feed(piece)
+    return [e.data for e in events]
+
+
+STREAM = 'data: {"response":"Grüße","p":"abc"}\r\n\r\ndata: {"response":" 🌍"}\n\ndata: [DONE]\r\r'.encode()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 7, len(STREAM)])
+def test_any_split_gives_the_same_events(size):
+    pieces = [STREAM[i : i + size] for i in range(0, len(STREAM), size)]
+    assert feed_all(pieces) == ['{"response":"Grüße","p":"abc"}', '{"response":" 🌍"}', "[DONE]"]
+
+
+def test_cr_at_end_of_a_read_and_lf_at_start_of_the_next_is_one_line_ending():
+    assert feed_all([b"data: a\r", b"\n\r", b"\ndata: b\r\n\r\n"]) == ["a", "b"]
+
+
+def test_comments_fields_and_multiline_data():
+    raw = b": keep-alive\n\nevent: message\nid: 7\ndata: line one\ndata: line two\nretry: 10\n\n"
+    assert feed_all([raw]) == ["line one\nline two"]
+
+
+def test_an_event_without_its_blank_line_is_not_dispatched():
+    decoder = SSEDecoder()
+    assert decoder.feed(b'data: {"response":"x"}\n') == []
+    assert decoder.pending
+
+
+def test_chat_completions_delta_wins_over_response_never_both():
+    delta = delta_from_event({"choices": [{"delta": {"content": "Hi"}}], "response": "Hi"})
+    assert delta.text == "Hi"
+    assert delta_from_event({"response": "Yo", "p": "padding"}).text == "Yo"
+    last = delta_from_event({"response": "", "usage": {"prompt_tokens": 3, "completion_tokens": 5}})
+    assert last.text == "" and last.usage["completion_tokens"] == 5
+
+
+async def _collect(chunks):
+    async def gen():
+        for chunk in chunks:
+            yield chunk
+
+    return [d async for d in stream_deltas(gen())]
+
+
+def test_stream_without_done_is_an_error():
+    with pytest.raises(ProtocolError):
+        asyncio.run(_collect([b'data: {"response":"a"}\n\n']))
+
+
+def test_malformed_event_is_an_error_not_text():
+    with pytest.raises(ProtocolError):
+        asyncio.run(_collect([b'data: {"response": "a"\n\n', b"data: [DONE]\n\n"]))
+
+
+def test_error_event_mid_stream_is_raised():
+    from components.workers_ai import CapacityError
+
+    error = json.dumps({"errors": [{"code": 3040, "message": "Capacity temporarily exceeded"}]}).encode()
+    with pytest.raises(CapacityError):
+        asyncio.run(_collect([b'data: {"response":"a"}\n\n', b"data: " + error + b"\n\n"]))
