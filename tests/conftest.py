@@ -56,3 +56,50 @@ def client(fake):
     workers_ai.use_client(instance)
     yield instance
     workers_ai.use_client(workers_ai.WorkersAI(workers_ai.Settings()))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(fake_server):
+    """The whole app, launched in-process on loopback, its shared client pointed at the fake server."""
+    from components import workers_ai
+
+    workers_ai.use_client(workers_ai.WorkersAI(make_settings(fake_server)))
+    import app
+
+    demo = app.build_demo()
+    demo.queue(max_size=app.QUEUE_MAX_SIZE)
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **app.LAUNCH_OPTIONS
+    )
+    yield url
+    demo.close()
+
+
+@pytest.fixture
+def served(app_url, client):
+    """The launched app's URL, with a fresh fake-backed shared client for this test."""
+    return app_url
+
+
+@pytest.fixture(scope="session")
+def api_session(app_url, tmp_path_factory):
+    from gradio_client import Client
+
+    api = Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")), max_workers=64)
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def api(api_session, served):
+    """A gradio_client session against the launched app (reset per test, closing costs ~1 s)."""
+    api_session.reset_session()
+    return api_session

@@ -37,6 +37,7 @@ class FakeWorkersAI:
         self.token = token
         self.log = log
         self.requests: list[RecordedRequest] = []
+        self.in_flight = self.max_in_flight = 0
         self._faults: list[tuple[str | None, Fault]] = []
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -100,6 +101,7 @@ class FakeWorkersAI:
         with self._lock:
             self.requests.clear()
             self._faults.clear()
+            self.max_in_flight = self.in_flight
             self._set_defaults()
 
     def close(self) -> None:
@@ -125,6 +127,16 @@ class FakeWorkersAI:
         self.close()
 
     # Used by the request handler threads.
+
+    def _enter(self) -> None:
+        """A request starts being served: `max_in_flight` is how many were ever served at once."""
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:

@@ -98,10 +98,13 @@ class Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     def do_POST(self):
+        self.fake._enter()
         try:
             self._serve()
         except (OSError, ValueError):  # the client went away, or sent broken framing: drop the connection
             self.close_connection = True
+        finally:
+            self.fake._leave()
 
     do_GET = do_PUT = do_PATCH = do_DELETE = do_POST  # routing, not the method, decides what is served
 

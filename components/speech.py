@@ -1,0 +1,222 @@
+"""The Speech tab: a recording in, a transcript, WebVTT and SRT subtitles, and captioned playback out.
+
+What goes on the wire (shared/docs/workers-ai-contract.md §5):
+- `@cf/openai/whisper`, `whisper-tiny-en` and any model not listed in `BASE64_JSON_MODELS` take the raw file
+  as the body: the bytes sent are the upload's own bytes, no int-array JSON (~4×), no re-encoding.
+- `@cf/openai/whisper-large-v3-turbo` takes JSON only, the audio as base64 next to `task` and `language`.
+A recording too large for one request is cut into 16 kHz WAV pieces at quiet moments (components/audio.py), sent
+a few at a time, and stitched back: texts joined, each piece's timings shifted by where it starts.
+Subtitles are built here from word/segment timings (components/subtitles.py), never from the service's `vtt`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+
+from . import audio as audio_files
+from .subtitles import (
+    Word,
+    cues_from_words,
+    estimated_seconds,
+    parse_words,
+    to_srt,
+    to_vtt,
+    words_from_segments,
+    words_from_text,
+)
+from .ui import NETWORK_CONCURRENCY, InputProblem, friendly_errors, model_dropdown, setup_notice
+from .workers_ai import SPEECH, ProtocolError, default_model, shared_client
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+# The one place that says which speech models take base64 JSON (with `task` and `language`) instead of raw bytes.
+BASE64_JSON_MODELS = frozenset({"@cf/openai/whisper-large-v3-turbo"})
+
+# Bytes per request body. No limit is documented; bigger bodies get 413/3006, so stay well under it.
+MAX_REQUEST_BYTES = 4_000_000
+JSON_OVERHEAD_BYTES = 1_024  # the JSON around a base64 string: keys, task, language
+PARALLEL_PIECES = 4  # pieces of one long recording in flight at once (speech allows 720 requests a minute)
+
+TASKS = ("transcribe", "translate")
+LANGUAGES = [
+    ("Detect automatically", ""), ("English", "en"), ("Spanish", "es"), ("French", "fr"), ("German", "de"),
+    ("Italian", "it"), ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"), ("Ukrainian", "uk"),
+    ("Russian", "ru"), ("Turkish", "tr"), ("Arabic", "ar"), ("Hindi", "hi"), ("Japanese", "ja"),
+    ("Korean", "ko"), ("Chinese", "zh"),
+]
+
+
+def takes_base64_json(model: str) -> bool:
+    """True for models that need `{"audio": base64, "task", "language"}`; the rest get the file's raw bytes."""
+    return model in BASE64_JSON_MODELS
+
+
+def max_audio_bytes(model: str) -> int:
+    """The most audio bytes one request may carry for this model (base64 grows them by 4/3)."""
+    if takes_base64_json(model):
+        return (MAX_REQUEST_BYTES - JSON_OVERHEAD_BYTES) * 3 // 4
+    return MAX_REQUEST_BYTES
+
+
+@friendly_errors
+async def transcribe(
+    audio: str | None,
+    model: str = default_model(SPEECH),
+    language: str = "",
+    task: str = "transcribe",
+) -> tuple[str, str, str, gr.Audio]:
+    """Transcribe a speech recording with Cloudflare Workers AI (Whisper) and make subtitles for it.
+
+    Long recordings are split at quiet moments, transcribed piece by piece and stitched back together.
+
+    Args:
+        audio: Path to the recording (WAV, MP3, FLAC or OGG; MP4/M4A and WebM when small enough to send whole).
+        model: Workers AI speech recognition model, e.g. "@cf/openai/whisper" or "@cf/openai/whisper-large-v3-turbo".
+        language: Language code of the speech, e.g. "en" or "de"; empty to detect it. Only whisper-large-v3-turbo
+            uses it; other models ignore it.
+        task: "transcribe" (text in the spoken language) or "translate" (English text). Only
+            whisper-large-v3-turbo uses it; other models always transcribe.
+
+    Returns:
+        The transcript, the path of a WebVTT subtitle file, the path of an SRT subtitle file, and the
+        recording with the subtitles attached for captioned playback.
+    """
+    if not audio:
+        raise InputProblem("Record or upload some audio first.")
+    model = (model or "").strip() or default_model(SPEECH)
+    language, task = _checked_options(language, task)
+    info = audio_files.probe(audio)
+    pieces = await _pieces(audio, info, max_audio_bytes(model))
+    results = await _run_all(model, pieces, language, task)
+    # One piece is the whole recording (probe knows its length, if anyone does); split pieces are WAVs of known length.
+    durations = [info.duration] if len(pieces) == 1 else [piece.duration for piece in pieces]
+    texts, words = [], []
+    for piece, duration, result in zip(pieces, durations, results):
+        text, timed = _timed_words(result, piece.start_seconds, duration)
+        texts.append(text)
+        words += timed
+    transcript = " ".join(text for text in texts if text)
+    if not transcript:
+        raise InputProblem("No speech was heard in this recording.")
+    cues = cues_from_words(words)
+    vtt_path, srt_path = _write_subtitles(audio, to_vtt(cues), to_srt(cues))
+    return transcript, vtt_path, srt_path, gr.Audio(value=audio, subtitles=vtt_path)
+
+
+def _checked_options(language: str | None, task: str | None) -> tuple[str, str]:
+    language = (language or "").strip().lower()
+    if language and not re.fullmatch(r"[a-z]{2,3}", language):
+        raise InputProblem(f"'{language}' is not a language code: use one such as en, de or ja, or leave it empty.")
+    task = (task or "transcribe").strip().lower()
+    if task not in TASKS:
+        raise InputProblem(f"The task must be 'transcribe' or 'translate', not '{task}'.")
+    return language, task
+
+
+async def _pieces(path: str, info: audio_files.AudioInfo, limit: int) -> list[audio_files.Chunk]:
+    """The original file as one piece when it fits in a request; otherwise 16 kHz WAV pieces that do."""
+    size = Path(path).stat().st_size
+    if size <= limit:
+        return [audio_files.Chunk(0.0, Path(path).read_bytes())]
+    if not info.decodable:
+        raise InputProblem(
+            f"This {info.format} recording is {size / 1e6:.1f} MB, too large for one request, and it cannot be "
+            "split here: upload it as WAV, MP3, FLAC or OGG instead."
+        )
+    return await asyncio.to_thread(audio_files.chunks, path, limit)  # decoding a long file takes seconds
+
+
+async def _run_all(model: str, pieces: list[audio_files.Chunk], language: str, task: str) -> list:
+    """Transcribe every piece, a few at a time, results in order; if one fails the others are cancelled."""
+    limit = asyncio.Semaphore(PARALLEL_PIECES)
+
+    async def one(piece: audio_files.Chunk):
+        async with limit:
+            return await _run_one(model, piece.wav_bytes, language, task)
+
+    tasks = [asyncio.ensure_future(one(piece)) for piece in pieces]
+    try:
+        return await asyncio.gather(*tasks)
+    finally:
+        for pending in tasks:
+            pending.cancel()
+
+
+async def _run_one(model: str, data: bytes, language: str, task: str):
+    client = shared_client()
+    if not takes_base64_json(model):
+        return await client.run_bytes(model, data, "application/octet-stream")
+    payload = {"audio": base64.b64encode(data).decode("ascii"), "task": task}
+    if language:
+        payload["language"] = language
+    return await client.run(model, payload)
+
+
+def _timed_words(result, offset: float, duration: float | None) -> tuple[str, list[Word]]:
+    """A piece's text and its words on the recording's clock: from `words`, else `segments`, else the text."""
+    if not isinstance(result, dict):
+        raise ProtocolError("Workers AI answered the transcription in an unexpected shape: try again.")
+    text = " ".join(str(result.get("text") or "").split())
+    words = parse_words(result.get("words"), offset) or words_from_segments(result.get("segments"), offset)
+    if not words and text:
+        words = words_from_text(text, offset, offset + (duration or estimated_seconds(text)))
+    return text, words
+
+
+def _write_subtitles(audio_path: str, vtt: str, srt: str) -> tuple[str, str]:
+    """Write both files into a fresh temp folder (Gradio serves from there), named after the upload."""
+    stem = re.sub(r"[^\w.-]+", "-", Path(audio_path).stem).strip("-.")[:60] or "recording"
+    folder = Path(tempfile.mkdtemp(prefix="speech-"))
+    vtt_path, srt_path = folder / f"{stem}.vtt", folder / f"{stem}.srt"
+    vtt_path.write_text(vtt, encoding="utf-8")
+    srt_path.write_text(srt, encoding="utf-8")
+    return str(vtt_path), str(srt_path)
+
+
+def _show_options(model: str):
+    """Language and task only mean something to the models that take them."""
+    shown = takes_base64_json((model or "").strip())
+    return gr.update(visible=shown, interactive=shown), gr.update(visible=shown, interactive=shown)
+
+
+def render() -> list[tuple[str, gr.Dropdown]]:
+    """Build the tab inside the current Blocks/Tab; returns the model dropdown for the catalogue to fill."""
+    if notice := setup_notice():
+        gr.Markdown(notice)
+    turbo = takes_base64_json(default_model(SPEECH))
+    with gr.Row():
+        with gr.Column():
+            recording = gr.Audio(sources=["microphone", "upload"], type="filepath", label="Recording")
+            model = model_dropdown(SPEECH)
+            language = gr.Dropdown(
+                LANGUAGES, value="", label="Language", allow_custom_value=True, visible=turbo, interactive=turbo,
+                info="whisper-large-v3-turbo only: the spoken language, or detect it automatically.",
+            )
+            task = gr.Radio(
+                list(TASKS), value="transcribe", label="Task", visible=turbo, interactive=turbo,
+                info="whisper-large-v3-turbo only: 'translate' gives English text whatever the spoken language.",
+            )
+            button = gr.Button("Transcribe", variant="primary")
+            gr.Examples(
+                [[str(ASSETS / "speech-fox.wav")], [str(ASSETS / "speech-weather.wav")]],
+                inputs=[recording],
+                cache_examples=False,  # caching would call the paid API at start-up (Spaces cache by default)
+            )
+        with gr.Column():
+            text = gr.Textbox(label="Transcript", lines=6, interactive=False, buttons=["copy"])
+            player = gr.Audio(label="Captioned playback", type="filepath", interactive=False)
+            with gr.Row():
+                vtt = gr.File(label="Subtitles (WebVTT)")
+                srt = gr.File(label="Subtitles (SRT)")
+    model.change(_show_options, model, [language, task], api_visibility="private")
+    button.click(
+        transcribe, [recording, model, language, task], [text, vtt, srt, player],
+        api_name="transcribe", concurrency_limit=NETWORK_CONCURRENCY,
+    )
+    return [(SPEECH, model)]

@@ -1,0 +1,72 @@
+"""The chat tab's functions: parameters reach the request, the reply streams, bad input gets a sentence."""
+
+import asyncio
+
+import gradio as gr
+import pytest
+
+from components import chat
+from tests.fake_workers_ai import Fault
+
+GLM = "@cf/zai-org/glm-4.7-flash"
+
+
+def collect(gen):
+    async def run():
+        return [item async for item in gen]
+
+    return asyncio.run(run())
+
+
+def test_parameters_reach_the_request(client, fake):
+    history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]
+    outputs = collect(chat.respond("And now?", history, GLM, "Be brief.", 64, 0.2))
+    body = fake.requests[-1].json
+    assert fake.requests[-1].model == GLM
+    assert body["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "And now?"},
+    ]
+    assert body["max_tokens"] == 64 and body["temperature"] == 0.2 and body["stream"] is True
+    assert outputs[-1][0] == "".join(fake.stream_tokens[:64])
+
+
+def test_reply_streams_in_steps_and_stats_come_last(client, fake):
+    outputs = collect(chat.respond("Hello", [], chat.default_model(chat.CHAT), "", 256, 0.6))
+    replies = [reply for reply, _ in outputs]
+    assert len(set(replies)) >= 3, "the reply must grow in several steps"
+    assert all(a in b for a, b in zip(replies, replies[1:])), "each step extends the previous one"
+    stats = outputs[-1][1]
+    assert "tokens" in stats and "first token" in stats and "tokens/s" in stats
+    assert stats not in replies[-1], "statistics never mix into the reply"
+
+
+def test_api_chat_returns_the_reply_alone_and_keeps_history(client, fake):
+    outputs = collect(chat.chat("Hello", [], GLM, "", 128, 0.6))
+    reply, history = outputs[-1]
+    assert reply == "".join(fake.stream_tokens)
+    assert history[-1] == {"role": "assistant", "content": reply}
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [("", "Type a message first"), ("   ", "Type a message first"), ("x" * 100_000, "100,000 characters")],
+)
+def test_bad_messages_get_a_sentence_and_send_nothing(client, fake, message, expected):
+    with pytest.raises(gr.Error, match=expected):
+        collect(chat.respond(message, [], GLM, "", 128, 0.6))
+    assert fake.count() == 0
+
+
+def test_upstream_errors_become_sentences(client, fake):
+    fake.fail(Fault.error(401, 10000, "Authentication error"))
+    with pytest.raises(gr.Error, match="API token was rejected"):
+        collect(chat.respond("Hello", [], GLM, "", 128, 0.6))
+
+
+def test_a_cut_stream_is_reported(client, fake):
+    fake.fail(Fault.cut_stream(after_events=2))
+    with pytest.raises(gr.Error, match="connection dropped|ended before"):
+        collect(chat.respond("Hello", [], GLM, "", 128, 0.6))
