@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DEPS   := $(VENV)/.deps-installed
 
-.PHONY: run test setup system-deps clean
+.PHONY: run test setup system-deps clean screenshots
 
 run: $(DEPS)
 	$(PY) app.py
@@ -30,3 +30,7 @@ system-deps:
 
 clean:
 	rm -rf $(VENV) .gradio
+
+# README pictures, from the running app against the fake server, in headless Chromium.
+screenshots: $(DEPS) system-deps
+	$(PY) -m tests.make_screenshots

@@ -34,13 +34,13 @@ def build_demo() -> gr.Blocks:
         gr.HTML(header_html(shared_client().settings))
         dropdowns: list[tuple[str, gr.Dropdown]] = []
         with gr.Tabs():
-            with gr.Tab("💬 Chat", id="chat"):
+            with gr.Tab("Chat", id="chat"):
                 dropdowns += chat.render()
-            with gr.Tab("🖼️ Vision", id="vision"):
+            with gr.Tab("Vision", id="vision"):
                 dropdowns += vision.render()
-            with gr.Tab("🎙️ Speech", id="speech"):
+            with gr.Tab("Speech", id="speech"):
                 dropdowns += speech.render()
-            with gr.Tab("🧭 Embeddings", id="embeddings"):
+            with gr.Tab("Embeddings", id="embeddings"):
                 dropdowns += embeddings.render()
 
         async def fill_model_lists(*current: str):

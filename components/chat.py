@@ -161,7 +161,7 @@ def render() -> list[tuple[str, gr.Dropdown]]:
         chatbot=gr.Chatbot(height=460, label="Conversation", buttons=["copy"], layout="bubble"),
         textbox=gr.Textbox(placeholder="Ask anything…", submit_btn=True, stop_btn=True, show_label=False),
         additional_inputs=[model, system_prompt, max_tokens, temperature],
-        additional_inputs_accordion=gr.Accordion("Parameters", open=False),
+        additional_inputs_accordion=gr.Accordion("Parameters", open=False, render=False),
         additional_outputs=[stats],
         examples=[[e] for e in EXAMPLES],
         concurrency_limit=NETWORK_CONCURRENCY,

@@ -214,7 +214,7 @@ MODEL_INFO = (
 def render() -> list[tuple[str, gr.Dropdown]]:
     """Build the tab inside the current Blocks/Tab context; return its model dropdown for catalogue refreshes."""
     if notice := setup_notice():
-        gr.Markdown(notice)
+        gr.Markdown(notice, elem_classes="setup-notice")
     gr.Markdown(
         "Embeddings turn text into vectors whose directions encode meaning: sentences that say the same thing "
         "point the same way, even with different words. One model serves both tools below."

@@ -188,11 +188,13 @@ def _show_options(model: str):
 def render() -> list[tuple[str, gr.Dropdown]]:
     """Build the tab inside the current Blocks/Tab; returns the model dropdown for the catalogue to fill."""
     if notice := setup_notice():
-        gr.Markdown(notice)
+        gr.Markdown(notice, elem_classes="setup-notice")
     turbo = takes_base64_json(default_model(SPEECH))
     with gr.Row():
         with gr.Column():
-            recording = gr.Audio(sources=["microphone", "upload"], type="filepath", label="Recording")
+            recording = gr.Audio(
+                sources=["microphone", "upload"], type="filepath", label="Recording", elem_id="speech-input"
+            )
             model = model_dropdown(SPEECH)
             language = gr.Dropdown(
                 LANGUAGES, value="", label="Language", allow_custom_value=True, visible=turbo, interactive=turbo,
@@ -209,7 +211,9 @@ def render() -> list[tuple[str, gr.Dropdown]]:
                 cache_examples=False,  # caching would call the paid API at start-up (Spaces cache by default)
             )
         with gr.Column():
-            text = gr.Textbox(label="Transcript", lines=6, interactive=False, buttons=["copy"])
+            text = gr.Textbox(
+                label="Transcript", lines=6, interactive=False, buttons=["copy"], elem_id="speech-transcript"
+            )
             player = gr.Audio(label="Captioned playback", type="filepath", interactive=False)
             with gr.Row():
                 vtt = gr.File(label="Subtitles (WebVTT)")

@@ -124,7 +124,8 @@ def render() -> list[tuple[str, gr.Dropdown]]:
     with gr.Row(equal_height=False):
         with gr.Column():
             image = ImageInput(
-                sources=["upload", "webcam", "clipboard"], type="filepath", label="Photo", height=360
+                sources=["upload", "webcam", "clipboard"], type="filepath", label="Photo", height=360,
+                elem_id="vision-input",
             )
             model = model_dropdown(VISION, info="Image Classification models from the live catalogue.")
             button = gr.Button("Classify", variant="primary")

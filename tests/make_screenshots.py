@@ -1,0 +1,118 @@
+"""Regenerate the README screenshots from the running app: `make screenshots`.
+
+Starts the fake Workers AI server and the app on loopback, drives each tab in headless Chromium the way a
+visitor would, and saves one PNG per tab in assets/screenshots/. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+SAMPLE_REPLY = (
+    "**Workers AI** runs open models on Cloudflare's GPUs, close to your users:\n\n"
+    "- *Serverless*: one HTTP call per inference, no GPUs to manage.\n"
+    "- *Pay per use*: priced in neurons, with 10,000 free every day.\n"
+    "- *Everywhere*: chat, vision, speech and embeddings behind one REST API."
+)
+
+
+def launch_app(fake):
+    from components import workers_ai
+    from tests.conftest import free_port, make_settings
+
+    workers_ai.use_client(workers_ai.WorkersAI(make_settings(fake)))
+    import app
+
+    demo = app.build_demo()
+    demo.queue(max_size=app.QUEUE_MAX_SIZE)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
+                            quiet=True, **app.LAUNCH_OPTIONS)
+    return demo, url
+
+
+def shoot(url: str, out: Path, width: int, dark: bool) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = "-dark" if dark else ""
+    saved = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme="dark" if dark else "light")
+        page.goto(url + ("?__theme=dark" if dark else ""), wait_until="load")
+        page.wait_for_selector('[data-testid="backend-badge"]', timeout=30_000)
+
+        def tab(name: str):
+            page.get_by_role("tab", name=name).click()
+
+        def save(name: str):
+            path = out / f"{name}{suffix}.png"
+            page.screenshot(path=str(path), full_page=True)
+            saved.append(path)
+
+        page.get_by_placeholder("Ask anything…").fill("Explain Workers AI in one paragraph.")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".answer-stats :text('tokens/s')", timeout=30_000)
+        page.wait_for_timeout(1500)  # let the input box finish its post-answer refresh
+        save("chat")
+
+        tab("Vision")
+        page.locator("#vision-input input[type=file]").set_input_files(str(ROOT / "assets" / "cat-chelsea.png"))
+        page.wait_for_selector('[data-testid="label-output-value"]', timeout=30_000)
+        save("vision")
+
+        tab("Speech")
+        page.locator("#speech-input").get_by_label("Upload file").click()
+        page.locator("#speech-input input[type=file]").set_input_files(str(ROOT / "assets" / "speech-fox.wav"))
+        page.get_by_role("button", name="Transcribe").click()
+        page.wait_for_function(
+            "() => document.querySelector('#speech-transcript textarea').value.length > 0", timeout=30_000)
+        save("speech")
+
+        tab("Embeddings")
+        page.get_by_role("button", name="Compare").click()
+        page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+        page.get_by_role("button", name="Search").click()
+        page.wait_for_timeout(1500)
+        save("embeddings")
+        browser.close()
+    return saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshots")
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--dark", action="store_true")
+    args = parser.parse_args()
+    from tests.conftest import ACCOUNT_ID, TOKEN
+    from tests.fake_workers_ai import FakeWorkersAI
+
+    with FakeWorkersAI(account_id=ACCOUNT_ID, token=TOKEN) as fake:
+        fake.token_delay = 0.01
+        fake.stream_tokens = [w + " " for w in SAMPLE_REPLY.split(" ")]
+        demo, url = launch_app(fake)
+        try:
+            for path in shoot(url, args.out, args.width, args.dark):
+                print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+        finally:
+            demo.close()
+
+
+if __name__ == "__main__":
+    main()
