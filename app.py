@@ -19,7 +19,7 @@ import gradio as gr  # noqa: E402
 from components import chat, embeddings, speech, vision  # noqa: E402
 from components.header import CSS, header_html  # noqa: E402
 from components.ui import refresh_models  # noqa: E402
-from components.workers_ai import shared_client  # noqa: E402
+from components.backend import shared_client  # noqa: E402
 
 THEME = gr.themes.Soft(primary_hue="orange", secondary_hue="amber")  # built-in: bundled fonts, no CDN
 

@@ -13,10 +13,17 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from .ui import NETWORK_CONCURRENCY, InputProblem, friendly_errors, model_dropdown, setup_notice
-from .workers_ai import CHAT, default_model, shared_client
+from .ui import InputProblem, concurrency_limit, friendly_errors, model_dropdown, setup_notice
+from .backend import default_model, is_offline, local_model_loaded, shared_client
+from .workers_ai import CHAT
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful, concise assistant. Use Markdown when it helps."
+# SmolLM2-135M answers nonsense without a short, firm system prompt (see shared/docs/local-models.md).
+OFFLINE_SYSTEM_PROMPT = "You are a helpful assistant. Answer in one short sentence."
+OFFLINE_NOTICE = (
+    "**Offline mode:** answers come from SmolLM2-135M, a *tiny* local model — fine for seeing streaming work, "
+    "not for facts. Configure a Cloudflare account for real models."
+)
 MAX_MESSAGE_CHARS = 32_000  # well inside the 8B models' context; longer pastes get a clear message
 DEFAULT_MAX_TOKENS = 512
 EXAMPLES = [
@@ -89,6 +96,8 @@ async def _answer(
     """Stream one answer: yields the cumulative reply and its statistics so far."""
     message = _check(message, max_tokens, temperature)
     model = (model or "").strip() or default_model(CHAT)
+    if is_offline() and not (system_prompt or "").strip():
+        system_prompt = OFFLINE_SYSTEM_PROMPT
     payload = {
         "messages": build_messages(message, history, system_prompt or ""),
         "max_tokens": int(max_tokens),
@@ -114,6 +123,9 @@ async def _answer(
 @friendly_errors
 async def respond(message, history, model, system_prompt, max_tokens, temperature):
     """The page's chat function: the reply streams into the chat, the statistics line beside it."""
+    model = (model or "").strip() or default_model(CHAT)
+    if not local_model_loaded(model):
+        yield "", f"*Loading {model.split('/')[-1]} (first use only)…*"
     async for reply, stats in _answer(message, history, model, system_prompt, max_tokens, temperature):
         yield reply, stats.line() if stats.finished else "*streaming…*"
 
@@ -149,10 +161,12 @@ async def chat(
 
 def render() -> list[tuple[str, gr.Dropdown]]:
     """The Chat tab. Returns its model dropdown, for the app to fill from the live catalogue."""
-    if notice := setup_notice():
+    if notice := setup_notice() or (OFFLINE_NOTICE if is_offline() else ""):
         gr.Markdown(notice, elem_classes="setup-notice")
     model = model_dropdown(CHAT, info="Any text-generation model id works; the list is the live catalogue.")
-    system_prompt = gr.Textbox(DEFAULT_SYSTEM_PROMPT, label="System prompt", lines=2, render=False)
+    system_prompt = gr.Textbox(
+        OFFLINE_SYSTEM_PROMPT if is_offline() else DEFAULT_SYSTEM_PROMPT, label="System prompt", lines=2, render=False
+    )
     max_tokens = gr.Slider(16, 4096, value=DEFAULT_MAX_TOKENS, step=16, label="Max tokens", render=False)
     temperature = gr.Slider(0, 2, value=0.6, step=0.05, label="Temperature", render=False)
     stats = gr.Markdown(elem_classes="answer-stats", render=False)
@@ -164,7 +178,7 @@ def render() -> list[tuple[str, gr.Dropdown]]:
         additional_inputs_accordion=gr.Accordion("Parameters", open=False, render=False),
         additional_outputs=[stats],
         examples=[[e] for e in EXAMPLES],
-        concurrency_limit=NETWORK_CONCURRENCY,
+        concurrency_limit=concurrency_limit(),
         api_visibility="private",  # the public /chat below returns the reply alone
     )
     stats.render()
@@ -179,6 +193,6 @@ def render() -> list[tuple[str, gr.Dropdown]]:
         [api_message, api_history, model, system_prompt, max_tokens, temperature],
         [api_reply, api_history],
         api_name="chat",
-        concurrency_limit=NETWORK_CONCURRENCY,
+        concurrency_limit=concurrency_limit(),
     )
     return [(CHAT, model)]

@@ -14,8 +14,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .embedding_plots import cosine_matrix, heatmap_figure, map_figure, short_labels
-from .ui import NETWORK_CONCURRENCY, InputProblem, friendly_errors, model_dropdown, setup_notice
-from .workers_ai import EMBEDDINGS, ProtocolError, default_model, shared_client
+from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
+from .backend import default_model, shared_client
+from .workers_ai import EMBEDDINGS, ProtocolError
 
 BATCH_SIZE = 100  # the bge models take at most 100 texts per request (400 / 5006 beyond)
 PARALLEL_BATCHES = 4  # enough to hide latency for a 1,000-line corpus without bursting the rate limit
@@ -90,7 +91,9 @@ def _lines(text: str | None) -> list[str]:
 
 
 @friendly_errors
-async def similarity(sentences: str, model: str = DEFAULT_MODEL) -> tuple[go.Figure, go.Figure, pd.DataFrame]:
+async def similarity(
+    sentences: str, model: str = DEFAULT_MODEL, progress: gr.Progress = gr.Progress()
+) -> tuple[go.Figure, go.Figure, pd.DataFrame]:
     """Compare sentences by meaning with Workers AI text embeddings (cosine similarity).
 
     Args:
@@ -111,6 +114,8 @@ async def similarity(sentences: str, model: str = DEFAULT_MODEL) -> tuple[go.Fig
             f"Compare at most {MAX_SIMILARITY} sentences at once; {len(texts):,} were given. "
             "Use the semantic search below for larger collections."
         )
+    model = (model or "").strip() or default_model(EMBEDDINGS)
+    announce_loading(model, progress)
     vectors = await embed(texts, model)
     matrix = cosine_matrix(vectors)
     labels = short_labels(texts, reserved=("sentence",))
@@ -120,7 +125,9 @@ async def similarity(sentences: str, model: str = DEFAULT_MODEL) -> tuple[go.Fig
 
 
 @friendly_errors
-async def search(query: str, corpus: str, top_k: int = 5, model: str = DEFAULT_MODEL) -> pd.DataFrame:
+async def search(
+    query: str, corpus: str, top_k: int = 5, model: str = DEFAULT_MODEL, progress: gr.Progress = gr.Progress()
+) -> pd.DataFrame:
     """Semantic search: rank the documents of a corpus by how close their meaning is to a query.
 
     Args:
@@ -143,6 +150,8 @@ async def search(query: str, corpus: str, top_k: int = 5, model: str = DEFAULT_M
         raise InputProblem(
             f"Search at most {MAX_CORPUS:,} documents at once; the corpus has {len(documents):,} lines."
         )
+    model = (model or "").strip() or default_model(EMBEDDINGS)
+    announce_loading(model, progress)
     vectors = await embed([query, *documents], model)
     scores = vectors[1:] @ vectors[0]
     k = min(max(int(top_k or 1), 1), len(documents))
@@ -275,7 +284,7 @@ def render() -> list[tuple[str, gr.Dropdown]]:
             )
 
     compare.click(similarity, [sentences, model], [heatmap, sentence_map, matrix], api_name="similarity",
-                  concurrency_limit=NETWORK_CONCURRENCY)
+                  concurrency_limit=concurrency_limit())
     search_btn.click(search, [query, corpus, top_k, model], [results], api_name="search",
-                     concurrency_limit=NETWORK_CONCURRENCY)
+                     concurrency_limit=concurrency_limit())
     return [(EMBEDDINGS, model)]

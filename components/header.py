@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import html
 
+from .backend import backend_label
 from .workers_ai import Settings
 
 
-def backend_label(settings: Settings) -> str:
-    """'Cloudflare Workers AI · account …1a2b', plus the gateway when runs go through one."""
-    if not settings.configured:
-        return "Not configured · set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN"
-    label = f"Cloudflare Workers AI · account {settings.account_hint}"
-    if settings.gateway_id:
-        label += f" · via AI Gateway “{settings.gateway_id}”"
-    return label
-
-
 def header_html(settings: Settings) -> str:
-    state = "live" if settings.configured else "off"
+    state = {"local": "offline"}.get(settings.backend, "live" if settings.configured else "off")
     return f"""
 <div class="app-header">
   <div>
@@ -39,6 +30,7 @@ CSS = """
                  border: 1px solid var(--border-color-primary); white-space: nowrap; }
 .backend-live { background: #f6821f1a; border-color: #f6821f; color: var(--body-text-color); }
 .backend-off { background: var(--background-fill-secondary); }
+.backend-offline { background: #2563eb14; border-color: #2563eb; }
 .setup-notice { border-left: 4px solid #f6821f; padding-left: 0.75rem; }
 .answer-stats { font-size: 0.85rem; opacity: 0.8; min-height: 1.5rem; }
 """

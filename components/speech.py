@@ -30,8 +30,9 @@ from .subtitles import (
     words_from_segments,
     words_from_text,
 )
-from .ui import NETWORK_CONCURRENCY, InputProblem, friendly_errors, model_dropdown, setup_notice
-from .workers_ai import SPEECH, ProtocolError, default_model, shared_client
+from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
+from .backend import default_model, shared_client
+from .workers_ai import SPEECH, ProtocolError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -70,6 +71,7 @@ async def transcribe(
     model: str = default_model(SPEECH),
     language: str = "",
     task: str = "transcribe",
+    progress: gr.Progress = gr.Progress(),
 ) -> tuple[str, str, str, gr.Audio]:
     """Transcribe a speech recording with Cloudflare Workers AI (Whisper) and make subtitles for it.
 
@@ -91,6 +93,7 @@ async def transcribe(
         raise InputProblem("Record or upload some audio first.")
     model = (model or "").strip() or default_model(SPEECH)
     language, task = _checked_options(language, task)
+    announce_loading(model, progress)
     info = audio_files.probe(audio)
     pieces = await _pieces(audio, info, max_audio_bytes(model))
     results = await _run_all(model, pieces, language, task)
@@ -221,6 +224,6 @@ def render() -> list[tuple[str, gr.Dropdown]]:
     model.change(_show_options, model, [language, task], api_visibility="private")
     button.click(
         transcribe, [recording, model, language, task], [text, vtt, srt, player],
-        api_name="transcribe", concurrency_limit=NETWORK_CONCURRENCY,
+        api_name="transcribe", concurrency_limit=concurrency_limit(),
     )
     return [(SPEECH, model)]

@@ -8,7 +8,8 @@ import logging
 
 import gradio as gr
 
-from .workers_ai import ModelInfo, WorkersAIError, builtin_models, default_model, shared_catalogue, shared_client
+from .backend import default_model, is_offline, local_model_loaded, shared_catalogue, shared_client
+from .workers_ai import ModelInfo, WorkersAIError, builtin_models
 
 log = logging.getLogger("showcase")
 
@@ -63,7 +64,7 @@ def model_choices(models: list[ModelInfo]) -> list[tuple[str, str]]:
 def model_dropdown(task: str, label: str = "Model", **kwargs) -> gr.Dropdown:
     """A dropdown that lists the catalogue for `task` but accepts any model id (API and MCP users)."""
     return gr.Dropdown(
-        choices=model_choices(builtin_models(task)),
+        choices=model_choices(builtin_models(task, shared_client().settings.backend)),
         value=default_model(task),
         label=label,
         allow_custom_value=True,
@@ -80,7 +81,7 @@ async def refresh_models(task: str, current: str | None = None):
 
 def setup_notice() -> str:
     """One sentence on the page when no account is configured; empty otherwise."""
-    if shared_client().settings.configured:
+    if shared_client().settings.configured:  # Cloudflare, or the offline engine
         return ""
     return (
         "**No Cloudflare account configured.** Set `CLOUDFLARE_ACCOUNT_ID` and `CLOUDFLARE_API_TOKEN` "
@@ -88,6 +89,18 @@ def setup_notice() -> str:
     )
 
 
-# Cloud calls spend their time waiting on the network, so many may run at once: 50 visitors chatting must
-# all stream together. (The offline engine's CPU-bound models set their own, much smaller limits.)
+# Concurrency is a decision. Cloud calls spend their time waiting on the network, so many run at once:
+# 50 visitors chatting all stream together. Local models are CPU-bound: two at a time on two cores, and the
+# other visitors see their place in Gradio's queue instead of everyone crawling.
 NETWORK_CONCURRENCY = 64
+LOCAL_CONCURRENCY = 2
+
+
+def concurrency_limit() -> int:
+    return LOCAL_CONCURRENCY if is_offline() else NETWORK_CONCURRENCY
+
+
+def announce_loading(model: str, progress) -> None:
+    """On first use of a local model, say so in the UI while it loads (a second or two)."""
+    if is_offline() and not local_model_loaded(model):
+        progress(0, desc=f"Loading {model.split('/')[-1]} (first use only)…")

@@ -14,8 +14,9 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .ui import NETWORK_CONCURRENCY, InputProblem, friendly_errors, model_dropdown, setup_notice
-from .workers_ai import VISION, ProtocolError, default_model, shared_client
+from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
+from .backend import default_model, shared_client
+from .workers_ai import VISION, ProtocolError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 EXAMPLES = ["cat-chelsea.png", "coffee-cup.png"]
@@ -99,7 +100,9 @@ def to_confidences(result) -> dict[str, float]:
 
 
 @friendly_errors
-async def classify(image: str | None, model: str = default_model(VISION)) -> dict[str, float]:
+async def classify(
+    image: str | None, model: str = default_model(VISION), progress: gr.Progress = gr.Progress()
+) -> dict[str, float]:
     """Classify an image with a Workers AI image-classification model.
 
     Args:
@@ -113,6 +116,7 @@ async def classify(image: str | None, model: str = default_model(VISION)) -> dic
         raise InputProblem("Upload, paste or take a picture first.")
     data, _note = prepare_image(image)
     model = (model or "").strip() or default_model(VISION)
+    announce_loading(model, progress)
     result = await shared_client().run_bytes(model, data)
     return to_confidences(result)
 
@@ -132,6 +136,6 @@ def render() -> list[tuple[str, gr.Dropdown]]:
         with gr.Column():
             labels = gr.Label(num_top_classes=5, label="Top 5 labels")
     gr.Examples([[str(ASSETS / name)] for name in EXAMPLES], inputs=[image], label="Try an example")
-    button.click(classify, [image, model], labels, api_name="classify", concurrency_limit=NETWORK_CONCURRENCY)
-    image.upload(classify, [image, model], labels, api_visibility="private", concurrency_limit=NETWORK_CONCURRENCY)
+    button.click(classify, [image, model], labels, api_name="classify", concurrency_limit=concurrency_limit())
+    image.upload(classify, [image, model], labels, api_visibility="private", concurrency_limit=concurrency_limit())
     return [(VISION, model)]

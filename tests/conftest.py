@@ -47,15 +47,15 @@ def make_settings(fake, **overrides):
 @pytest.fixture
 def client(fake):
     """A client pointed at the fake server, installed as the app's shared client; retries do not sleep."""
-    from components import workers_ai
+    from components import backend, workers_ai
 
     async def no_sleep(_seconds):
         return None
 
     instance = workers_ai.WorkersAI(make_settings(fake), sleep=no_sleep)
-    workers_ai.use_client(instance)
+    backend.use_client(instance)
     yield instance
-    workers_ai.use_client(workers_ai.WorkersAI(workers_ai.Settings()))
+    backend.use_client(workers_ai.WorkersAI(workers_ai.Settings()))
 
 
 def free_port() -> int:
@@ -69,9 +69,9 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def app_url(fake_server):
     """The whole app, launched in-process on loopback, its shared client pointed at the fake server."""
-    from components import workers_ai
+    from components import backend, workers_ai
 
-    workers_ai.use_client(workers_ai.WorkersAI(make_settings(fake_server)))
+    backend.use_client(workers_ai.WorkersAI(make_settings(fake_server)))
     import app
 
     demo = app.build_demo()

@@ -32,10 +32,10 @@ SAMPLE_REPLY = (
 
 
 def launch_app(fake):
-    from components import workers_ai
+    from components import backend, workers_ai
     from tests.conftest import free_port, make_settings
 
-    workers_ai.use_client(workers_ai.WorkersAI(make_settings(fake)))
+    backend.use_client(workers_ai.WorkersAI(make_settings(fake)))
     import app
 
     demo = app.build_demo()

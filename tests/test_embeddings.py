@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from components import embeddings, workers_ai
+from components import backend, embeddings, workers_ai
 from components.embedding_plots import heatmap_figure, map_figure, pca_2d, short_labels
 from components.embeddings import MAX_CORPUS, embed, search, similarity
 from tests.fake_workers_ai import Fault
@@ -89,11 +89,11 @@ def test_batches_run_concurrently_but_bounded():
         return httpx.Response(200, json={"result": {"shape": [len(texts), 3], "data": data}, "success": True})
 
     settings = workers_ai.Settings(account_id="acct", api_token="token")
-    workers_ai.use_client(workers_ai.WorkersAI(settings, transport=httpx.MockTransport(handler)))
+    backend.use_client(workers_ai.WorkersAI(settings, transport=httpx.MockTransport(handler)))
     try:
         vectors = run(embed([f"text {i}" for i in range(1000)], BASE))
     finally:
-        workers_ai.use_client(workers_ai.WorkersAI(workers_ai.Settings()))
+        backend.use_client(workers_ai.WorkersAI(workers_ai.Settings()))
     assert vectors.shape == (1000, 3)
     assert 1 < peak <= embeddings.PARALLEL_BATCHES
 

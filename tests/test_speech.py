@@ -13,7 +13,8 @@ import soundfile as sf
 
 from components import audio as audio_files
 from components import speech
-from components.workers_ai import SPEECH, default_model
+from components.backend import default_model
+from components.workers_ai import SPEECH
 from tests.conftest import ASSETS
 from tests.fake_workers_ai import Fault
 from tests.test_audio import tone_and_noise
@@ -157,7 +158,7 @@ def test_render_wires_the_tab():
     assert task == SPEECH and dropdown.value == default_model(SPEECH)
     click = next(fn for fn in demo.fns.values() if fn.api_name == "transcribe")
     assert [c.label for c in click.inputs] == ["Recording", "Model", "Language", "Task"]
-    assert len(click.outputs) == 4 and click.concurrency_limit == speech.NETWORK_CONCURRENCY
+    assert len(click.outputs) == 4 and click.concurrency_limit == speech.concurrency_limit()
     toggle = next(fn for fn in demo.fns.values() if fn.fn is speech._show_options)
     assert toggle.api_visibility == "private"
     assert speech._show_options(TURBO)[0]["visible"] is True and speech._show_options(WHISPER)[1]["visible"] is False

@@ -50,12 +50,12 @@ class ModelInfo:
         )
 
 
-def default_model(task: str) -> str:
-    return _TABLE[task]["default"]
+def default_model(task: str, backend: str = "cloudflare") -> str:
+    return _TABLE[backend][task]["default"]
 
 
-def builtin_models(task: str) -> list[ModelInfo]:
-    return [ModelInfo(name) for name in _TABLE[task]["models"]]
+def builtin_models(task: str, backend: str = "cloudflare") -> list[ModelInfo]:
+    return [ModelInfo(name) for name in _TABLE[backend][task]["models"]]
 
 
 class Catalogue:
@@ -81,7 +81,7 @@ class Catalogue:
                 models, ttl = await self._fetch(task), self._ttl
             except WorkersAIError as exc:
                 log.warning("model catalogue for %s unavailable (%s): using the built-in list", task, exc)
-                models, ttl = builtin_models(task), self._retry_after_failure
+                models, ttl = builtin_models(task, self._client.settings.backend), self._retry_after_failure
             self._cache[task] = (time.monotonic() + ttl, models)
             return models
 

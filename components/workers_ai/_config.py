@@ -29,6 +29,7 @@ class Settings:
     gateway_id: str | None = None
     gateway_token: str | None = field(default=None, repr=False)
     gateway_url: str = DEFAULT_GATEWAY_URL
+    backend: str = "cloudflare"  # or "local": the offline engine, which has a model table of its own
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -1,0 +1,81 @@
+"""Which backend the app talks to, decided once: Cloudflare when an account is configured, else the offline engine.
+
+Tabs ask this module for the shared client and never learn which backend answers: both speak the same
+Workers AI REST contract (the offline engine through an in-process transport, see components/local).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from .workers_ai import Catalogue, Settings, WorkersAI
+from .workers_ai import default_model as _default_model
+
+log = logging.getLogger("showcase")
+
+_client: WorkersAI | None = None
+_catalogue: Catalogue | None = None
+
+
+def client_from_env(env: Mapping[str, str] | None = None) -> WorkersAI:
+    """Cloudflare if CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are set; otherwise the offline engine."""
+    settings = Settings.from_env(env)
+    if settings.configured:
+        return WorkersAI(settings)
+    try:
+        from .local import offline_client
+    except ImportError as exc:  # the offline stack is optional (e.g. a cloud-only Space)
+        log.warning("no Cloudflare account and no offline engine (%s): install it with `make run`", exc)
+        return WorkersAI(settings)
+    return offline_client()
+
+
+def shared_client() -> WorkersAI:
+    """The app's one client, chosen from the environment on first use."""
+    global _client
+    if _client is None:
+        _client = client_from_env()
+    return _client
+
+
+def shared_catalogue() -> Catalogue:
+    global _catalogue
+    if _catalogue is None:
+        _catalogue = Catalogue(shared_client())
+    return _catalogue
+
+
+def use_client(client: WorkersAI) -> None:
+    """Install the shared client explicitly (tests, or an app that picks its backend itself)."""
+    global _client, _catalogue
+    _client, _catalogue = client, Catalogue(client)
+
+
+def is_offline() -> bool:
+    return shared_client().settings.backend == "local"
+
+
+def local_model_loaded(model: str) -> bool:
+    """Whether an offline model is in memory already (True for anything that is not a local model)."""
+    from .local import MODELS
+
+    entry = MODELS.get(model)
+    return entry is None or entry.loaded
+
+
+def default_model(task: str) -> str:
+    """The default model of `task` on the live backend."""
+    return _default_model(task, shared_client().settings.backend)
+
+
+def backend_label(settings: Settings) -> str:
+    """'Cloudflare Workers AI · account …1a2b' (never the token), or the offline engine."""
+    if settings.backend == "local":
+        return "Offline · small local models"
+    if not settings.configured:
+        return "Not configured · set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN"
+    label = f"Cloudflare Workers AI · account {settings.account_hint}"
+    if settings.gateway_id:
+        label += f" · via AI Gateway “{settings.gateway_id}”"
+    return label
