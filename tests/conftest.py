@@ -103,3 +103,41 @@ def api(api_session, served):
     """A gradio_client session against the launched app (reset per test, closing costs ~1 s)."""
     api_session.reset_session()
     return api_session
+
+
+@pytest.fixture(scope="session")
+def offline_engine_client():
+    """One client wired to the in-process offline engine: its models load once for the whole run."""
+    from components.local import offline_client
+
+    return offline_client()
+
+
+@pytest.fixture(scope="session")
+def offline_app_url(offline_engine_client):
+    """The whole app with no Cloudflare account: the offline engine answers, as `make run` does by default."""
+    from components import backend
+
+    previous = backend._client
+    backend.use_client(offline_engine_client)
+    import app
+
+    demo = app.build_demo()
+    demo.queue(max_size=app.QUEUE_MAX_SIZE)
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **app.LAUNCH_OPTIONS
+    )
+    if previous is not None:
+        backend.use_client(previous)
+    yield url
+    demo.close()
+
+
+@pytest.fixture
+def offline_served(offline_app_url, offline_engine_client):
+    """The offline app's URL, with the offline client installed as the shared client for this test."""
+    from components import backend
+
+    backend.use_client(offline_engine_client)
+    yield offline_app_url
+    backend.use_client(backend.WorkersAI(backend.Settings()))
