@@ -1,4 +1,6 @@
-"""Offline chat speed: bare xllamacpp vs ChatModel.stream, in one run, same prompt, same settings.
+"""Offline chat speed: bare xllamacpp vs ChatModel.stream vs the whole engine path, in one run, same prompt.
+
+The engine path is what the app uses: shared client → in-process transport → engine → SSE → client decoder.
 
     .venv/bin/python bench/bench_local_chat.py [--threads N] [--rounds 5] [--max-tokens 128]
 
@@ -54,6 +56,22 @@ def model_run(model, max_tokens: int) -> dict:
     return _summary(started, arrivals, None)
 
 
+def engine_run(client, max_tokens: int) -> dict:
+    """Through the shared Workers AI client and the in-process engine, SSE decoding included."""
+    import asyncio
+
+    async def go():
+        arrivals = []
+        started = time.perf_counter()
+        payload = {"messages": MESSAGES, "max_tokens": max_tokens, "temperature": 0, "seed": 1}
+        async for delta in client.stream("@local/smollm2-135m-instruct", payload):
+            if delta.text:
+                arrivals.append(time.perf_counter())
+        return _summary(started, arrivals, None)
+
+    return asyncio.run(go())
+
+
 def _summary(started: float, arrivals: list[float], server_tps) -> dict:
     span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else float("nan")
     return {"tokens": len(arrivals), "first_token_s": arrivals[0] - started if arrivals else float("nan"),
@@ -84,13 +102,18 @@ def main() -> None:
     bare = xllamacpp.Server(chat_model.server_params(threads))
     bare_load_s = time.perf_counter() - started
     model = chat_model.ChatModel.load(threads=threads)
+    from components.local import offline_client
 
-    bare_run(bare, 8)  # one short warm-up each
+    engine = offline_client()
+
+    bare_run(bare, 8)  # one short warm-up each (the engine's loads its model here)
     model_run(model, 8)
-    bare_rows, model_rows = [], []
-    for _ in range(args.rounds):  # interleaved, so a burst of load elsewhere hits both alike
+    engine_run(engine, 8)
+    bare_rows, model_rows, engine_rows = [], [], []
+    for _ in range(args.rounds):  # interleaved, so a burst of load elsewhere hits all alike
         bare_rows.append(bare_run(bare, args.max_tokens))
         model_rows.append(model_run(model, args.max_tokens))
+        engine_rows.append(engine_run(engine, args.max_tokens))
 
     load1, load5, _ = os.getloadavg()
     print(f"xllamacpp {getattr(xllamacpp, '__version__', '?')}, {chat_model.MODEL_FILE}, threads={threads}, "
@@ -101,12 +124,13 @@ def main() -> None:
     print()
     print("| path | decode tok/s | llama.cpp predicted/s | first token |")
     print("|---|---|---|---|")
-    for name, rows in (("bare xllamacpp callback", bare_rows), ("ChatModel.stream", model_rows)):
+    for name, rows in (("bare xllamacpp callback", bare_rows), ("ChatModel.stream", model_rows),
+                       ("engine via shared client (the app's path)", engine_rows)):
         server_tps = median(rows, "server_tps")
         print(f"| {name} | {median(rows, 'tps'):.1f} | {'' if server_tps != server_tps else f'{server_tps:.1f}'} | "
               f"{median(rows, 'first_token_s') * 1000:.0f} ms |")
-    ratio = median(model_rows, "tps") / median(bare_rows, "tps")
-    print(f"\nChatModel.stream / bare: {ratio:.2f}")
+    print(f"\nChatModel.stream / bare: {median(model_rows, 'tps') / median(bare_rows, 'tps'):.2f}")
+    print(f"engine / bare: {median(engine_rows, 'tps') / median(bare_rows, 'tps'):.2f} (target ≥ 0.90)")
 
 
 if __name__ == "__main__":

@@ -66,12 +66,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(fake_server):
-    """The whole app, launched in-process on loopback, its shared client pointed at the fake server."""
-    from components import backend, workers_ai
+def launch_app(client):
+    """Build the whole app with `client` as its shared client and launch it in-process on loopback."""
+    from components import backend
 
-    backend.use_client(workers_ai.WorkersAI(make_settings(fake_server)))
+    backend.use_client(client)
     import app
 
     demo = app.build_demo()
@@ -79,6 +78,15 @@ def app_url(fake_server):
     _, url, _ = demo.launch(
         server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **app.LAUNCH_OPTIONS
     )
+    return demo, url
+
+
+@pytest.fixture(scope="session")
+def app_url(fake_server):
+    """The whole app, its shared client pointed at the fake server."""
+    from components import workers_ai
+
+    demo, url = launch_app(workers_ai.WorkersAI(make_settings(fake_server)))
     yield url
     demo.close()
 
@@ -116,19 +124,7 @@ def offline_engine_client():
 @pytest.fixture(scope="session")
 def offline_app_url(offline_engine_client):
     """The whole app with no Cloudflare account: the offline engine answers, as `make run` does by default."""
-    from components import backend
-
-    previous = backend._client
-    backend.use_client(offline_engine_client)
-    import app
-
-    demo = app.build_demo()
-    demo.queue(max_size=app.QUEUE_MAX_SIZE)
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **app.LAUNCH_OPTIONS
-    )
-    if previous is not None:
-        backend.use_client(previous)
+    demo, url = launch_app(offline_engine_client)
     yield url
     demo.close()
 
@@ -136,8 +132,8 @@ def offline_app_url(offline_engine_client):
 @pytest.fixture
 def offline_served(offline_app_url, offline_engine_client):
     """The offline app's URL, with the offline client installed as the shared client for this test."""
-    from components import backend
+    from components import backend, workers_ai
 
     backend.use_client(offline_engine_client)
     yield offline_app_url
-    backend.use_client(backend.WorkersAI(backend.Settings()))
+    backend.use_client(workers_ai.WorkersAI(workers_ai.Settings()))

@@ -31,20 +31,6 @@ SAMPLE_REPLY = (
 )
 
 
-def launch_app(fake):
-    from components import backend, workers_ai
-    from tests.conftest import free_port, make_settings
-
-    backend.use_client(workers_ai.WorkersAI(make_settings(fake)))
-    import app
-
-    demo = app.build_demo()
-    demo.queue(max_size=app.QUEUE_MAX_SIZE)
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                            quiet=True, **app.LAUNCH_OPTIONS)
-    return demo, url
-
-
 def shoot(url: str, out: Path, width: int, dark: bool) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
@@ -100,13 +86,14 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--dark", action="store_true")
     args = parser.parse_args()
-    from tests.conftest import ACCOUNT_ID, TOKEN
+    from components import workers_ai
+    from tests.conftest import ACCOUNT_ID, TOKEN, launch_app, make_settings
     from tests.fake_workers_ai import FakeWorkersAI
 
     with FakeWorkersAI(account_id=ACCOUNT_ID, token=TOKEN) as fake:
         fake.token_delay = 0.01
         fake.stream_tokens = [w + " " for w in SAMPLE_REPLY.split(" ")]
-        demo, url = launch_app(fake)
+        demo, url = launch_app(workers_ai.WorkersAI(make_settings(fake)))
         try:
             for path in shoot(url, args.out, args.width, args.dark):
                 print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
