@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_local_embed.py [--repeat 3]
 
 Prints cold load time (a fresh interpreter: import + weights + tokenizer) and sentences/s at batch 32
-for short, typical and maximum-length (256-token) inputs.
+for short, typical and maximum-length (256-token) inputs. On a busy 2-core machine, OpenBLAS's own threads fight
+the other processes: compare with `OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/bench_local_embed.py`.
 """
 
 from __future__ import annotations

@@ -83,10 +83,10 @@ class _Layer:
         self.qkv_w = np.ascontiguousarray(np.concatenate(
             [get(f"attention.self.{n}.weight") for n in ("query", "key", "value")], axis=0).T)
         self.qkv_b = np.concatenate([get(f"attention.self.{n}.bias") for n in ("query", "key", "value")])
-        self.out_w, self.out_b = np.ascontiguousarray(get("attention.output.dense.weight").T), get("attention.output.dense.bias")
+        self.out_w, self.out_b = get("attention.output.dense.weight").T.copy(), get("attention.output.dense.bias")
         self.ln1_w, self.ln1_b = get("attention.output.LayerNorm.weight"), get("attention.output.LayerNorm.bias")
-        self.ffn_in_w, self.ffn_in_b = np.ascontiguousarray(get("intermediate.dense.weight").T), get("intermediate.dense.bias")
-        self.ffn_out_w, self.ffn_out_b = np.ascontiguousarray(get("output.dense.weight").T), get("output.dense.bias")
+        self.ffn_in_w, self.ffn_in_b = get("intermediate.dense.weight").T.copy(), get("intermediate.dense.bias")
+        self.ffn_out_w, self.ffn_out_b = get("output.dense.weight").T.copy(), get("output.dense.bias")
         self.ln2_w, self.ln2_b = get("output.LayerNorm.weight"), get("output.LayerNorm.bias")
 
 
@@ -137,7 +137,7 @@ class Embedder:
 
         tokenizer = Tokenizer.from_file(str(root / "tokenizer.json"))
         tokenizer.enable_truncation(max_length=max_seq_length)  # tokenizer.json says 128: ST uses max_seq_length
-        tokenizer.no_padding()  # padded per batch in embed(), after sorting by length
+        tokenizer.no_padding()  # batches are packed in _forward(), after sorting by length
         weights = load_file(str(root / "model.safetensors"))
         return cls(weights, tokenizer, config, max_seq_length=max_seq_length, normalize="Normalize" in kinds)
 
