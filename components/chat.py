@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from .ui import InputProblem, concurrency_limit, friendly_errors, model_dropdown, setup_notice
+from .ui import InputProblem, concurrency_limit, friendly_errors, model_dropdown, setup_notice, user_error
 from .backend import default_model, is_offline, local_model_loaded, shared_client
 from .workers_ai import CHAT
 
@@ -31,6 +31,9 @@ EXAMPLES = [
     "Write a haiku about edge computing.",
     "What is the difference between an embedding and a token?",
 ]
+
+
+ERROR_PREFIX = "⚠️ Not answered: "  # marks the page's error notices, which are never sent back to the model
 
 
 @dataclass
@@ -66,6 +69,8 @@ def build_messages(message: str, history: list[dict], system_prompt: str) -> lis
     messages = [{"role": "system", "content": system_prompt.strip()}] if system_prompt.strip() else []
     for turn in history or []:
         content = turn.get("content") if isinstance(turn, dict) else None
+        if isinstance(content, str) and content.startswith(ERROR_PREFIX):
+            continue  # an error notice shown on the page, not something the model said
         if turn.get("role") in ("user", "assistant") and isinstance(content, str) and content.strip():
             messages.append({"role": turn["role"], "content": content})
     messages.append({"role": "user", "content": message})
@@ -120,14 +125,22 @@ async def _answer(
     yield reply, stats
 
 
-@friendly_errors
 async def respond(message, history, model, system_prompt, max_tokens, temperature):
-    """The page's chat function: the reply streams into the chat, the statistics line beside it."""
+    """The page's chat function: the reply streams into the chat, the statistics line beside it.
+
+    A failure becomes a notice in the conversation instead of an exception: Gradio 6.31's ChatInterface
+    leaves its textbox disabled after its function raises, and the visitor could not type again.
+    """
     model = (model or "").strip() or default_model(CHAT)
     if not local_model_loaded(model):
         yield "", f"*Loading {model.split('/')[-1]} (first use only)…*"
-    async for reply, stats in _answer(message, history, model, system_prompt, max_tokens, temperature):
-        yield reply, stats.line() if stats.finished else "*streaming…*"
+    reply = ""
+    try:
+        async for reply, stats in _answer(message, history, model, system_prompt, max_tokens, temperature):
+            yield reply, stats.line() if stats.finished else "*streaming…*"
+    except Exception as exc:
+        notice = ERROR_PREFIX + user_error(exc).message
+        yield ([reply] if reply else []) + [notice], ""
 
 
 @friendly_errors
@@ -173,7 +186,9 @@ def render() -> list[tuple[str, gr.Dropdown]]:
     gr.ChatInterface(
         respond,
         chatbot=gr.Chatbot(height=460, label="Conversation", buttons=["copy"], layout="bubble"),
-        textbox=gr.Textbox(placeholder="Ask anything…", submit_btn=True, stop_btn=True, show_label=False),
+        textbox=gr.Textbox(
+            placeholder="Ask anything…", submit_btn=True, stop_btn=True, show_label=False, elem_id="chat-input"
+        ),
         additional_inputs=[model, system_prompt, max_tokens, temperature],
         additional_inputs_accordion=gr.Accordion("Parameters", open=False, render=False),
         additional_outputs=[stats],

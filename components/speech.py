@@ -90,7 +90,7 @@ async def transcribe(
         recording with the subtitles attached for captioned playback.
     """
     if not audio:
-        raise InputProblem("Record or upload some audio first.")
+        raise InputProblem("Record or upload some audio first (a recording you just stopped may still be uploading).")
     model = (model or "").strip() or default_model(SPEECH)
     language, task = _checked_options(language, task)
     announce_loading(model, progress)
@@ -196,7 +196,8 @@ def render() -> list[tuple[str, gr.Dropdown]]:
     with gr.Row():
         with gr.Column():
             recording = gr.Audio(
-                sources=["microphone", "upload"], type="filepath", label="Recording", elem_id="speech-input"
+                sources=["microphone", "upload"], type="filepath", label="Recording", elem_id="speech-input",
+                buttons=["download"],
             )
             model = model_dropdown(SPEECH)
             language = gr.Dropdown(
@@ -217,7 +218,7 @@ def render() -> list[tuple[str, gr.Dropdown]]:
             text = gr.Textbox(
                 label="Transcript", lines=6, interactive=False, buttons=["copy"], elem_id="speech-transcript"
             )
-            player = gr.Audio(label="Captioned playback", type="filepath", interactive=False)
+            player = gr.Audio(label="Captioned playback", type="filepath", interactive=False, buttons=["download"])
             with gr.Row():
                 vtt = gr.File(label="Subtitles (WebVTT)")
                 srt = gr.File(label="Subtitles (SRT)")

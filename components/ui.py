@@ -18,17 +18,18 @@ class InputProblem(ValueError):
     """Bad input caught before any request: the message is shown to the person as is."""
 
 
-def _as_gr_error(exc: Exception) -> gr.Error:
+def user_error(exc: Exception) -> gr.Error:
+    """Any failure as a gr.Error carrying one sentence for the person (the trace stays in the server log)."""
     if isinstance(exc, gr.Error):
         return exc
     if isinstance(exc, InputProblem):
-        return gr.Error(str(exc), title="Check the input")
+        return gr.Error(str(exc))
     if isinstance(exc, WorkersAIError):
         message = exc.user_message
         if exc.request_id:
             message += f" (request id {exc.request_id})"
         log.warning("Workers AI error: %s", exc)
-        return gr.Error(message, title="Workers AI")
+        return gr.Error(message)
     log.exception("unexpected error")  # the trace goes to the server log, never to the page
     return gr.Error("Something unexpected went wrong on the server; the details are in its log. Please try again.")
 
@@ -43,7 +44,7 @@ def friendly_errors(fn):
                 async for item in fn(*args, **kwargs):
                     yield item
             except Exception as exc:
-                raise _as_gr_error(exc) from None
+                raise user_error(exc) from None
 
         return agen
 
@@ -52,7 +53,7 @@ def friendly_errors(fn):
         try:
             return await fn(*args, **kwargs)
         except Exception as exc:
-            raise _as_gr_error(exc) from None
+            raise user_error(exc) from None
 
     return wrapper
 

@@ -41,7 +41,7 @@ class ImageInput(gr.Image):
         except gr.Error:
             raise
         except Exception as exc:
-            raise gr.Error(_UNREADABLE, title="Check the input") from exc
+            raise gr.Error(_UNREADABLE) from exc
 
 
 _UNREADABLE = "This file is not an image that can be read (it may be corrupt or truncated): try a JPEG or PNG."

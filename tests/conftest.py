@@ -19,6 +19,12 @@ ACCOUNT_ID = "0123456789abcdef0123456789ab1a2b"
 TOKEN = "test-token-abc-SECRET-9f8e7d"
 
 
+def pytest_collection_modifyitems(items):
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main thread for as long
+    as Chromium is open, and the async tests' asyncio.run() cannot start while it does."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture(scope="session")
 def fake_server():
     """One real HTTP server on 127.0.0.1 speaking the Workers AI contract, for the whole run."""
@@ -137,3 +143,12 @@ def offline_served(offline_app_url, offline_engine_client):
     backend.use_client(offline_engine_client)
     yield offline_app_url
     backend.use_client(workers_ai.WorkersAI(workers_ai.Settings()))
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """One headless Chromium for the whole run (starting one costs ~1 s)."""
+    from tests.browser import chromium
+
+    with chromium(tmp_path_factory.mktemp("mic")) as instance:
+        yield instance

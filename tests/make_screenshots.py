@@ -51,7 +51,7 @@ def shoot(url: str, out: Path, width: int, dark: bool) -> list[Path]:
             page.screenshot(path=str(path), full_page=True)
             saved.append(path)
 
-        page.get_by_placeholder("Ask anything…").fill("Explain Workers AI in one paragraph.")
+        page.locator("#chat-input textarea").fill("Explain Workers AI in one paragraph.")
         page.keyboard.press("Enter")
         page.wait_for_selector(".answer-stats :text('tokens/s')", timeout=30_000)
         page.wait_for_timeout(1500)  # let the input box finish its post-answer refresh

@@ -50,23 +50,44 @@ def test_api_chat_returns_the_reply_alone_and_keeps_history(client, fake):
     assert history[-1] == {"role": "assistant", "content": reply}
 
 
+def error_notice(outputs):
+    """The notice the page shows in the conversation when an answer fails (and the partial reply, if any)."""
+    messages, stats = outputs[-1]
+    notice = messages[-1]
+    assert notice.startswith(chat.ERROR_PREFIX) and stats == ""
+    return notice.removeprefix(chat.ERROR_PREFIX), messages[:-1]
+
+
 @pytest.mark.parametrize(
     ("message", "expected"),
     [("", "Type a message first"), ("   ", "Type a message first"), ("x" * 100_000, "100,000 characters")],
 )
 def test_bad_messages_get_a_sentence_and_send_nothing(client, fake, message, expected):
-    with pytest.raises(gr.Error, match=expected):
-        collect(chat.respond(message, [], GLM, "", 128, 0.6))
+    sentence, _ = error_notice(collect(chat.respond(message, [], GLM, "", 128, 0.6)))
+    assert expected in sentence
     assert fake.count() == 0
+    with pytest.raises(gr.Error, match=expected):  # API users get the same sentence as an error
+        collect(chat.chat(message, [], GLM, "", 128, 0.6))
 
 
-def test_upstream_errors_become_sentences(client, fake):
+def test_upstream_errors_become_sentences_in_the_conversation(client, fake):
     fake.fail(Fault.error(401, 10000, "Authentication error"))
-    with pytest.raises(gr.Error, match="API token was rejected"):
-        collect(chat.respond("Hello", [], GLM, "", 128, 0.6))
+    sentence, partial = error_notice(collect(chat.respond("Hello", [], GLM, "", 128, 0.6)))
+    assert "API token was rejected" in sentence and partial == []
 
 
-def test_a_cut_stream_is_reported(client, fake):
+def test_a_cut_stream_keeps_the_partial_reply_and_says_why(client, fake):
     fake.fail(Fault.cut_stream(after_events=2))
-    with pytest.raises(gr.Error, match="connection dropped|ended before"):
-        collect(chat.respond("Hello", [], GLM, "", 128, 0.6))
+    sentence, partial = error_notice(collect(chat.respond("Hello", [], GLM, "", 128, 0.6)))
+    assert "connection dropped" in sentence or "ended before" in sentence
+    assert partial == ["".join(fake.stream_tokens[:2])]
+
+
+def test_error_notices_are_not_sent_back_to_the_model():
+    history = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": chat.ERROR_PREFIX + "The API token was rejected"},
+    ]
+    assert chat.build_messages("Again", history, "") == [
+        {"role": "user", "content": "Hi"}, {"role": "user", "content": "Again"},
+    ]

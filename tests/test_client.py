@@ -7,7 +7,6 @@ import pytest
 
 from components.workers_ai import (
     AuthenticationError,
-    CapacityError,
     ConnectionFailedError,
     DailyAllocationError,
     DeprecatedModelError,
