@@ -64,26 +64,24 @@ class WorkersAI:
 
     async def run(self, model: str, payload: dict) -> Any:
         """Run a model with a JSON body; returns the envelope's `result`."""
-        response = await self._send("POST", self.settings.run_url(model), model=model, json=payload)
-        return self._result(response, model)
+        _, result = await self._send("POST", self.settings.run_url(model), model=model, json=payload)
+        return result
 
     async def run_bytes(self, model: str, data: bytes, content_type: str = "application/octet-stream") -> Any:
         """Run a model on raw bytes (images, audio): no int-array JSON, no base64, ~1× the file on the wire."""
-        response = await self._send(
+        _, result = await self._send(
             "POST", self.settings.run_url(model), model=model, content=data, headers={"content-type": content_type}
         )
-        return self._result(response, model)
+        return result
 
     async def stream(self, model: str, payload: dict) -> AsyncIterator[StreamDelta]:
         """Stream a text generation as deltas; the last delta carries `usage`."""
         body = {**payload, "stream": True}
-        response = await self._send("POST", self.settings.run_url(model), model=model, json=body, stream=True)
+        response, whole = await self._send("POST", self.settings.run_url(model), model=model, json=body, stream=True)
         try:
-            content_type = response.headers.get("content-type", "")
-            if "text/event-stream" not in content_type:
-                await response.aread()  # a JSON answer to a stream request: an error or a whole reply
-                result = self._result(response, model)
-                yield StreamDelta(text=generated_text(result), usage=usage_of(result))
+            if "text/event-stream" not in response.headers.get("content-type", ""):
+                # answered with plain JSON instead of a stream (already checked by _send): one delta with it all
+                yield StreamDelta(text=generated_text(whole), usage=usage_of(whole))
                 return
             async for delta in stream_deltas(response.aiter_bytes()):
                 yield delta
@@ -103,8 +101,7 @@ class WorkersAI:
 
     async def get_list(self, url: str, params: dict) -> tuple[list, dict]:
         """GET one page of a REST list (the catalogue): its items and its `result_info`."""
-        response = await self._send("GET", url, model=None, params=params)
-        items = self._result(response, None)
+        response, items = await self._send("GET", url, model=None, params=params)
         if not isinstance(items, list):
             raise ProtocolError("Workers AI answered a list request with something else: try again.")
         info = response.json().get("result_info")
@@ -130,7 +127,11 @@ class WorkersAI:
             self._http_loop = loop
         return self._http
 
-    async def _send(self, method: str, url: str, *, model: str | None, stream: bool = False, **kwargs) -> httpx.Response:
+    async def _send(
+        self, method: str, url: str, *, model: str | None, stream: bool = False, **kwargs
+    ) -> tuple[httpx.Response, Any]:
+        """Send with retries. A plain call returns the envelope's result too, so that an HTTP 200 carrying
+        `success: false` is retried like the server error it is; a stream's body is left for the caller."""
         if not self.settings.configured:
             raise NotConfiguredError()
         headers = {**self.settings.headers(), **kwargs.pop("headers", {})}
@@ -143,10 +144,17 @@ class WorkersAI:
                 log.info("%s %s → %s in %.0f ms", method, model or "catalogue", response.status_code,
                          1000 * (time.perf_counter() - started))
                 if response.status_code < 400:
-                    return response
-                await response.aread()
-                await response.aclose()
-                error = self._error(response, model)
+                    if stream and "text/event-stream" in response.headers.get("content-type", ""):
+                        return response, None
+                    await response.aread()  # no-op unless a stream request was answered with plain JSON
+                    try:
+                        return response, self._result(response, model)
+                    except WorkersAIError as exc:
+                        error = exc
+                else:
+                    await response.aread()
+                    await response.aclose()
+                    error = self._error(response, model)
             except httpx.ConnectTimeout as exc:
                 error = ConnectionFailedError("Could not connect to Workers AI in time: check the network.", detail=str(exc))
             except httpx.TimeoutException as exc:
