@@ -1,0 +1,92 @@
+"""Time to first token through the app vs the bare client, on the fake server with a fixed first-token delay.
+
+    .venv/bin/python bench/bench_cloud_ttft.py [--rounds 40] [--first-token-delay 0.1] [--in-process]
+
+All paths hit the same fake on loopback, interleaved round by round (order rotating): the bare shared client
+(`WorkersAI.stream`, no Gradio) and the app's public `/chat` through Gradio's queue by raw HTTP (POST
+/gradio_api/call/chat, then the SSE GET), timed from just before the POST to the event carrying the first token —
+once as a new Gradio session per call (a plain raw-HTTP caller) and once inside one session (a browser tab, or a
+`gradio_client.Client`, after its first message). Target: the app adds ≤ 10 ms at the median.
+The breakdown of where the time goes is bench/profile_cloud_ttft.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import uuid
+
+from _harness import (
+    distinct_tokens, fake_server, median, ms, quantile, report, running_app, settings_for, verdict, async_http,
+    app_token_times, bare_token_times,
+)
+
+TARGET_ADDED_S = 0.010
+
+
+PATHS = ("bare", "app_new_session", "app_same_session", "floor_new_session", "floor_same_session")
+
+
+async def measure(fake, url: str, floor_url: str, rounds: int, warmup: int) -> dict[str, list[float]]:
+    from components.workers_ai import WorkersAI
+
+    bare_client = WorkersAI(settings_for(fake))
+    session = uuid.uuid4().hex
+    results: dict[str, list[float]] = {path: [] for path in PATHS}
+    tokens = len(fake.stream_tokens)
+    async with async_http() as http:
+        for index in range(warmup + rounds):
+            shift = index % len(PATHS)
+            for path in PATHS[shift:] + PATHS[:shift]:
+                if path == "bare":
+                    started, arrivals = await bare_token_times(bare_client, f"hello {index}", tokens)
+                else:
+                    started, arrivals = await app_token_times(
+                        http, floor_url if path.startswith("floor") else url, f"hello {index}", tokens,
+                        session if path.endswith("same_session") else None)
+                if not arrivals:
+                    raise RuntimeError(f"{path}: no token arrived")
+                if index >= warmup:
+                    results[path].append(arrivals[0] - started)
+    await bare_client.aclose()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--first-token-delay", type=float, default=0.1)
+    parser.add_argument("--in-process", action="store_true", help="launch the app in this process (launch_app)")
+    args = parser.parse_args()
+    with fake_server() as fake:
+        fake.stream_tokens = distinct_tokens(5)
+        fake.first_token_delay = args.first_token_delay
+        floor_env = {"FLOOR_FIRST_TOKEN_DELAY": str(args.first_token_delay), "FLOOR_TOKENS": "5"}
+        with running_app(fake, in_process=args.in_process) as app, \
+                running_app(fake, script="bench/_floor_app.py", extra_env=floor_env) as floor:
+            results = asyncio.run(measure(fake, app.url, floor.url, args.rounds, args.warmup))
+    bare = results["bare"]
+    rows = [["bare client (`WorkersAI.stream`)", ms(median(bare)), ms(quantile(bare, 0.9)), ms(min(bare)), "", "", ""]]
+    labels = {"app_new_session": "app `/chat`, a new Gradio session per call",
+              "app_same_session": "app `/chat`, calls in one session"}
+    for path, label in labels.items():
+        values = results[path]
+        added = median(values) - median(bare)
+        rows.append([label, ms(median(values)), ms(quantile(values, 0.9)), ms(min(values)),
+                     f"**{ms(added)}**", "≤ 10 ms", verdict(added <= TARGET_ADDED_S)])
+    floor_rows = {"floor_new_session": "Gradio floor (bench/_floor_app.py: same endpoint shape, no client), new session",
+                  "floor_same_session": "Gradio floor, calls in one session"}
+    for path, label in floor_rows.items():
+        values = results[path]
+        rows.append([label, ms(median(values)), ms(quantile(values, 0.9)), ms(min(values)),
+                     f"{ms(median(values) - args.first_token_delay)} over the delay", "", ""])
+    report(
+        f"Time to first token: app vs bare client ({args.rounds} interleaved rounds, first-token delay "
+        f"{1000 * args.first_token_delay:.0f} ms, app {'in-process' if args.in_process else 'run as `python app.py`'})",
+        ["path", "median", "p90", "min", "added (median − bare median)", "target", "result"], rows,
+    )
+
+
+if __name__ == "__main__":
+    main()
