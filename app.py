@@ -1,4 +1,4 @@
-"""Workers AI showcase: four tabs over one shared Workers AI client.
+"""Workers AI showcase: four tabs over one shared Workers AI client, and a fifth for what they cost.
 
     python app.py            # or `make run`
 The Blocks are built at import (no network, no model loads), so `demo` can be mounted, tested or deployed.
@@ -16,8 +16,8 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import gradio as gr  # noqa: E402
 
-from components import chat, embeddings, speech, vision  # noqa: E402
-from components.header import CSS, header_html  # noqa: E402
+from components import chat, cost_tab, embeddings, speech, vision  # noqa: E402
+from components.header import CSS, header_html, meter_html, refresh_meter  # noqa: E402
 from components.ui import refresh_models  # noqa: E402
 from components.backend import shared_client  # noqa: E402
 
@@ -26,22 +26,28 @@ THEME = gr.themes.Soft(primary_hue="orange", secondary_hue="amber")  # built-in:
 # How many jobs may wait and run. Every event sets its own concurrency_limit (see components/ui.py);
 # max_threads caps all running jobs, async ones included, so it must exceed 50 streaming chats.
 QUEUE_MAX_SIZE = 256
-LAUNCH_OPTIONS = dict(theme=THEME, css=CSS, max_threads=128, footer_links=["api", "gradio"])
+# Gradio keeps each session's copy of the page config (~0.2 MB here) for its last `state_session_capacity`
+# sessions; its default of 10,000 lets memory grow by ~2 GB on a busy public Space. 500 recent visitors keep
+# their chat history; older sessions are forgotten.
+LAUNCH_OPTIONS = dict(theme=THEME, css=CSS, max_threads=128, footer_links=["api", "gradio"], state_session_capacity=500)
 
 
 def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Workers AI showcase") as demo:
         gr.HTML(header_html(shared_client().settings))
+        meter = gr.HTML(meter_html(), elem_classes="usage-meter-block")  # filled per visitor on page load
         dropdowns: list[tuple[str, gr.Dropdown]] = []
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                dropdowns += chat.render()
+                dropdowns += chat.render(meter)
             with gr.Tab("Vision", id="vision"):
-                dropdowns += vision.render()
+                dropdowns += vision.render(meter)
             with gr.Tab("Speech", id="speech"):
-                dropdowns += speech.render()
+                dropdowns += speech.render(meter)
             with gr.Tab("Embeddings", id="embeddings"):
-                dropdowns += embeddings.render()
+                dropdowns += embeddings.render(meter)
+            with gr.Tab("Cost", id="cost") as cost:
+                cost_tab.render(cost)
 
         async def fill_model_lists(*current: str):
             """Fill every model dropdown from the live catalogue (cached) when a page opens."""
@@ -51,6 +57,7 @@ def build_demo() -> gr.Blocks:
 
         components = [dropdown for _, dropdown in dropdowns]
         demo.load(fill_model_lists, components, components, api_visibility="private", queue=False)
+        demo.load(refresh_meter, None, meter, api_visibility="private", queue=False)
     return demo
 
 

@@ -1,8 +1,11 @@
 """Chat tab: a streaming conversation with any Workers AI text-generation model.
 
 `/chat` is the public API: message + parameters in, the reply text out (streamed, cumulative). The
-per-answer statistics (tokens, time to first token, tokens/s) live in their own element on the page and
-never in the reply, so API and MCP users get exactly what the model said.
+per-answer statistics (tokens, time to first token, tokens/s, estimated neurons) live in their own element on
+the page and never in the reply, so API and MCP users get exactly what the model said.
+
+Every answer is metered (components/usage.py): before the request, the prompt (~4 characters per token) plus
+`max_tokens` of output is reserved against the budgets; afterwards the usage the model reports is charged.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from .header import refresh_meter
 from .ui import InputProblem, concurrency_limit, friendly_errors, model_dropdown, setup_notice, user_error
 from .backend import default_model, is_offline, local_model_loaded, shared_client
-from .workers_ai import CHAT
+from .usage import metered
+from .workers_ai import CHAT, Estimate, estimate, estimate_tokens
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful, concise assistant. Use Markdown when it helps."
 # SmolLM2-135M answers nonsense without a short, firm system prompt (see shared/docs/local-models.md).
@@ -42,11 +47,19 @@ class AnswerStats:
 
     model: str
     started: float
+    prompt_estimate: int = 0  # the prompt's tokens at ~4 characters each, for when no usage is reported
     first_token: float | None = None
     finished: float | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     chunks: int = 0
+    cost: Estimate | None = None
+
+    def measured_cost(self) -> Estimate:
+        """From the usage the model reported; without one, the prompt estimate and one token per chunk."""
+        prompt = self.prompt_tokens if self.prompt_tokens is not None else self.prompt_estimate
+        completion = self.completion_tokens if self.completion_tokens is not None else self.chunks
+        return estimate(self.model, input_tokens=prompt, output_tokens=completion)
 
     def line(self) -> str:
         parts = []
@@ -61,6 +74,8 @@ class AnswerStats:
             span = max(self.finished - self.first_token, 1e-3)
             parts.append(f"{generated / span:.1f} tokens/s")
         parts.append(self.model.split("/")[-1])
+        if self.cost is not None:
+            parts.append(self.cost.describe(offline=is_offline(), basis=False))
         return " · ".join(parts)
 
 
@@ -96,9 +111,13 @@ def _check(message: str, max_tokens: float, temperature: float) -> str:
 
 
 async def _answer(
-    message: str, history: list[dict], model: str, system_prompt: str, max_tokens: float, temperature: float
+    message: str, history: list[dict], model: str, system_prompt: str, max_tokens: float, temperature: float,
+    request: gr.Request | None = None,
 ) -> AsyncIterator[tuple[str, AnswerStats]]:
-    """Stream one answer: yields the cumulative reply and its statistics so far."""
+    """Stream one answer: yields the cumulative reply and its statistics so far.
+
+    A stream cut short (an error, or the visitor pressing stop) is still charged for what it generated.
+    """
     message = _check(message, max_tokens, temperature)
     model = (model or "").strip() or default_model(CHAT)
     if is_offline() and not (system_prompt or "").strip():
@@ -108,24 +127,32 @@ async def _answer(
         "max_tokens": int(max_tokens),
         "temperature": float(temperature),
     }
-    stats = AnswerStats(model=model, started=time.perf_counter())
+    prompt = estimate_tokens("".join(m["content"] for m in payload["messages"]))
+    stats = AnswerStats(model=model, started=time.perf_counter(), prompt_estimate=prompt)
     reply = ""
-    async for delta in shared_client().stream(model, payload):
-        if delta.text:
-            if stats.first_token is None:
-                stats.first_token = time.perf_counter()
-            stats.chunks += 1
-            reply += delta.text
-        if delta.usage:
-            stats.prompt_tokens = delta.usage.get("prompt_tokens", stats.prompt_tokens)
-            stats.completion_tokens = delta.usage.get("completion_tokens", stats.completion_tokens)
-        if delta.text:
-            yield reply, stats
+    with metered(request, "chat", CHAT, estimate(model, input_tokens=prompt, output_tokens=int(max_tokens))) as meter:
+        try:
+            async for delta in shared_client().stream(model, payload):
+                if delta.text:
+                    if stats.first_token is None:
+                        stats.first_token = time.perf_counter()
+                    stats.chunks += 1
+                    reply += delta.text
+                if delta.usage:
+                    stats.prompt_tokens = delta.usage.get("prompt_tokens", stats.prompt_tokens)
+                    stats.completion_tokens = delta.usage.get("completion_tokens", stats.completion_tokens)
+                if delta.text:
+                    yield reply, stats
+        finally:
+            if stats.chunks or stats.completion_tokens:
+                stats.cost = stats.measured_cost()
+                meter.record(stats.cost)
     stats.finished = time.perf_counter()
     yield reply, stats
 
 
-async def respond(message, history, model, system_prompt, max_tokens, temperature):
+async def respond(message, history, model, system_prompt, max_tokens, temperature,
+                  request: gr.Request | None = None):
     """The page's chat function: the reply streams into the chat, the statistics line beside it.
 
     A failure becomes a notice in the conversation instead of an exception: Gradio 6.31's ChatInterface
@@ -136,7 +163,7 @@ async def respond(message, history, model, system_prompt, max_tokens, temperatur
         yield "", f"*Loading {model.split('/')[-1]} (first use only)…*"
     reply = ""
     try:
-        async for reply, stats in _answer(message, history, model, system_prompt, max_tokens, temperature):
+        async for reply, stats in _answer(message, history, model, system_prompt, max_tokens, temperature, request):
             yield reply, stats.line() if stats.finished else "*streaming…*"
     except Exception as exc:
         notice = ERROR_PREFIX + user_error(exc).message
@@ -151,6 +178,7 @@ async def chat(
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
     max_tokens: float = DEFAULT_MAX_TOKENS,
     temperature: float = 0.6,
+    request: gr.Request | None = None,
 ):
     """Chat with a Workers AI text-generation model; streams the reply as it is generated.
 
@@ -167,13 +195,14 @@ async def chat(
     """
     history = list(history or [])
     reply = ""
-    async for reply, _stats in _answer(message, history, model, system_prompt, max_tokens, temperature):
+    async for reply, _stats in _answer(message, history, model, system_prompt, max_tokens, temperature, request):
         yield reply, history
     yield reply, history + [{"role": "user", "content": message}, {"role": "assistant", "content": reply}]
 
 
-def render() -> list[tuple[str, gr.Dropdown]]:
-    """The Chat tab. Returns its model dropdown, for the app to fill from the live catalogue."""
+def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
+    """The Chat tab; each answer refreshes the header `meter` (if given). Returns its model dropdown, for the
+    app to fill from the live catalogue."""
     if notice := setup_notice() or (OFFLINE_NOTICE if is_offline() else ""):
         gr.Markdown(notice, elem_classes="setup-notice")
     model = model_dropdown(CHAT, info="Any text-generation model id works; the list is the live catalogue.")
@@ -197,6 +226,10 @@ def render() -> list[tuple[str, gr.Dropdown]]:
         api_visibility="private",  # the public /chat below returns the reply alone
     )
     stats.render()
+    # The statistics line changes when an answer starts and when it is complete (with its cost): the cue to
+    # bring the header meter up to date. ChatInterface keeps its own events to itself.
+    if meter is not None:
+        stats.change(refresh_meter, None, meter, api_visibility="private", queue=False)
 
     # The public /chat endpoint: message in, reply out; history kept per API session like ChatInterface does.
     api_message = gr.Textbox(label="Message", visible=False)

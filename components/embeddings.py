@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .answer_cost import cost_line, show_cost_after
 from .embedding_plots import cosine_matrix, heatmap_figure, map_figure, short_labels
 from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
 from .backend import default_model, shared_client
-from .workers_ai import EMBEDDINGS, ProtocolError
+from .usage import metered
+from .workers_ai import EMBEDDINGS, Estimate, ProtocolError, estimate, estimate_tokens
 
 BATCH_SIZE = 100  # the bge models take at most 100 texts per request (400 / 5006 beyond)
 PARALLEL_BATCHES = 4  # enough to hide latency for a 1,000-line corpus without bursting the rate limit
@@ -56,6 +58,20 @@ async def embed(texts: list[str], model: str) -> np.ndarray:
     return vectors[[row_of[text] for text in texts]]
 
 
+def cost_of(texts: list[str], model: str) -> Estimate:
+    """What `embed(texts, model)` costs. Workers AI reports no token counts for embeddings, so they are counted
+    at ~4 characters per token, over the texts actually sent (each distinct text once)."""
+    return estimate(model, input_tokens=sum(estimate_tokens(text) for text in dict.fromkeys(texts)))
+
+
+async def metered_embed(texts: list[str], model: str, action: str, request: gr.Request | None) -> np.ndarray:
+    """`embed`, refused before any request when a budget cannot cover it, and counted in the ledger."""
+    with metered(request, action, EMBEDDINGS, cost_of(texts, model)) as meter:
+        vectors = await embed(texts, model)
+        meter.record()
+    return vectors
+
+
 def _vectors(result, expected: int, model: str) -> np.ndarray:
     """The `data` of a bge answer as an (expected, D) float array, or a ProtocolError saying what is wrong."""
     data = result.get("data") if isinstance(result, dict) else None
@@ -92,7 +108,10 @@ def _lines(text: str | None) -> list[str]:
 
 @friendly_errors
 async def similarity(
-    sentences: str, model: str = DEFAULT_MODEL, progress: gr.Progress = gr.Progress()
+    sentences: str,
+    model: str = DEFAULT_MODEL,
+    progress: gr.Progress = gr.Progress(),
+    request: gr.Request | None = None,
 ) -> tuple[go.Figure, go.Figure, pd.DataFrame]:
     """Compare sentences by meaning with Workers AI text embeddings (cosine similarity).
 
@@ -116,7 +135,7 @@ async def similarity(
         )
     model = (model or "").strip() or default_model(EMBEDDINGS)
     announce_loading(model, progress)
-    vectors = await embed(texts, model)
+    vectors = await metered_embed(texts, model, "similarity", request)
     matrix = cosine_matrix(vectors)
     labels = short_labels(texts, reserved=("sentence",))
     table = pd.DataFrame(matrix.round(3), columns=labels)
@@ -126,7 +145,12 @@ async def similarity(
 
 @friendly_errors
 async def search(
-    query: str, corpus: str, top_k: int = 5, model: str = DEFAULT_MODEL, progress: gr.Progress = gr.Progress()
+    query: str,
+    corpus: str,
+    top_k: int = 5,
+    model: str = DEFAULT_MODEL,
+    progress: gr.Progress = gr.Progress(),
+    request: gr.Request | None = None,
 ) -> pd.DataFrame:
     """Semantic search: rank the documents of a corpus by how close their meaning is to a query.
 
@@ -152,7 +176,7 @@ async def search(
         )
     model = (model or "").strip() or default_model(EMBEDDINGS)
     announce_loading(model, progress)
-    vectors = await embed([query, *documents], model)
+    vectors = await metered_embed([query, *documents], model, "search", request)
     scores = vectors[1:] @ vectors[0]
     k = min(max(int(top_k or 1), 1), len(documents))
     best = np.argsort(-scores, kind="stable")[:k]
@@ -220,8 +244,9 @@ MODEL_INFO = (
 )
 
 
-def render() -> list[tuple[str, gr.Dropdown]]:
-    """Build the tab inside the current Blocks/Tab context; return its model dropdown for catalogue refreshes."""
+def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
+    """Build the tab inside the current Blocks/Tab context, each answer refreshing the header `meter` (if
+    given); return its model dropdown for catalogue refreshes."""
     if notice := setup_notice():
         gr.Markdown(notice, elem_classes="setup-notice")
     gr.Markdown(
@@ -261,6 +286,7 @@ def render() -> list[tuple[str, gr.Dropdown]]:
                 max_height=460,
                 buttons=["copy", "fullscreen"],
             )
+            similarity_cost = cost_line()
 
     gr.Markdown(f"### Semantic search\nRank documents by meaning, not keywords: one document per line, "
                 f"up to {MAX_CORPUS:,}.")
@@ -282,9 +308,12 @@ def render() -> list[tuple[str, gr.Dropdown]]:
                 column_widths=["12%", "14%", "74%"],
                 buttons=["copy"],
             )
+            search_cost = cost_line()
 
-    compare.click(similarity, [sentences, model], [heatmap, sentence_map, matrix], api_name="similarity",
-                  concurrency_limit=concurrency_limit())
-    search_btn.click(search, [query, corpus, top_k, model], [results], api_name="search",
-                     concurrency_limit=concurrency_limit())
+    compared = compare.click(similarity, [sentences, model], [heatmap, sentence_map, matrix],
+                             api_name="similarity", concurrency_limit=concurrency_limit())
+    show_cost_after(compared, "similarity", similarity_cost, meter)
+    searched = search_btn.click(search, [query, corpus, top_k, model], [results], api_name="search",
+                                concurrency_limit=concurrency_limit())
+    show_cost_after(searched, "search", search_cost, meter)
     return [(EMBEDDINGS, model)]

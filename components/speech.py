@@ -30,9 +30,11 @@ from .subtitles import (
     words_from_segments,
     words_from_text,
 )
+from .answer_cost import cost_line, show_cost_after
 from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
 from .backend import default_model, shared_client
-from .workers_ai import SPEECH, ProtocolError
+from .usage import metered
+from .workers_ai import SPEECH, ProtocolError, estimate
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -43,6 +45,9 @@ BASE64_JSON_MODELS = frozenset({"@cf/openai/whisper-large-v3-turbo"})
 MAX_REQUEST_BYTES = 4_000_000
 JSON_OVERHEAD_BYTES = 1_024  # the JSON around a base64 string: keys, task, language
 PARALLEL_PIECES = 4  # pieces of one long recording in flight at once (speech allows 720 requests a minute)
+# MP4/M4A and WebM are not decoded here, so their length is unknown before sending: for the cost estimate it is
+# bounded by their size at 24 kbit/s, about the lowest bitrate speech is stored at (an overestimate, never under).
+LOWEST_BITS_PER_SECOND = 24_000
 
 TASKS = ("transcribe", "translate")
 LANGUAGES = [
@@ -72,6 +77,7 @@ async def transcribe(
     language: str = "",
     task: str = "transcribe",
     progress: gr.Progress = gr.Progress(),
+    request: gr.Request | None = None,
 ) -> tuple[str, str, str, gr.Audio]:
     """Transcribe a speech recording with Cloudflare Workers AI (Whisper) and make subtitles for it.
 
@@ -95,8 +101,11 @@ async def transcribe(
     language, task = _checked_options(language, task)
     announce_loading(model, progress)
     info = audio_files.probe(audio)
-    pieces = await _pieces(audio, info, max_audio_bytes(model))
-    results = await _run_all(model, pieces, language, task)
+    seconds = info.duration or Path(audio).stat().st_size * 8 / LOWEST_BITS_PER_SECOND
+    with metered(request, "transcribe", SPEECH, estimate(model, audio_seconds=seconds)) as meter:
+        pieces = await _pieces(audio, info, max_audio_bytes(model))
+        results = await _run_all(model, pieces, language, task)
+        meter.record()
     # One piece is the whole recording (probe knows its length, if anyone does); split pieces are WAVs of known length.
     durations = [info.duration] if len(pieces) == 1 else [piece.duration for piece in pieces]
     texts, words = [], []
@@ -188,8 +197,9 @@ def _show_options(model: str):
     return gr.update(visible=shown, interactive=shown), gr.update(visible=shown, interactive=shown)
 
 
-def render() -> list[tuple[str, gr.Dropdown]]:
-    """Build the tab inside the current Blocks/Tab; returns the model dropdown for the catalogue to fill."""
+def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
+    """Build the tab inside the current Blocks/Tab, each answer refreshing the header `meter` (if given);
+    returns the model dropdown for the catalogue to fill."""
     if notice := setup_notice():
         gr.Markdown(notice, elem_classes="setup-notice")
     turbo = takes_base64_json(default_model(SPEECH))
@@ -218,13 +228,15 @@ def render() -> list[tuple[str, gr.Dropdown]]:
             text = gr.Textbox(
                 label="Transcript", lines=6, interactive=False, buttons=["copy"], elem_id="speech-transcript"
             )
+            cost = cost_line()
             player = gr.Audio(label="Captioned playback", type="filepath", interactive=False, buttons=["download"])
             with gr.Row():
                 vtt = gr.File(label="Subtitles (WebVTT)")
                 srt = gr.File(label="Subtitles (SRT)")
     model.change(_show_options, model, [language, task], api_visibility="private")
-    button.click(
+    answered = button.click(
         transcribe, [recording, model, language, task], [text, vtt, srt, player],
         api_name="transcribe", concurrency_limit=concurrency_limit(),
     )
+    show_cost_after(answered, "transcribe", cost, meter)
     return [(SPEECH, model)]

@@ -14,9 +14,11 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .answer_cost import cost_line, show_cost_after
 from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
 from .backend import default_model, shared_client
-from .workers_ai import VISION, ProtocolError
+from .usage import metered
+from .workers_ai import VISION, ProtocolError, estimate
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 EXAMPLES = ["cat-chelsea.png", "coffee-cup.png"]
@@ -101,7 +103,10 @@ def to_confidences(result) -> dict[str, float]:
 
 @friendly_errors
 async def classify(
-    image: str | None, model: str = default_model(VISION), progress: gr.Progress = gr.Progress()
+    image: str | None,
+    model: str = default_model(VISION),
+    progress: gr.Progress = gr.Progress(),
+    request: gr.Request | None = None,
 ) -> dict[str, float]:
     """Classify an image with a Workers AI image-classification model.
 
@@ -116,13 +121,16 @@ async def classify(
         raise InputProblem("Upload, paste or take a picture first.")
     data, _note = prepare_image(image)
     model = (model or "").strip() or default_model(VISION)
-    announce_loading(model, progress)
-    result = await shared_client().run_bytes(model, data)
+    with metered(request, "classify", VISION, estimate(model, images=1)) as meter:
+        announce_loading(model, progress)
+        result = await shared_client().run_bytes(model, data)
+        meter.record()
     return to_confidences(result)
 
 
-def render() -> list[tuple[str, gr.Dropdown]]:
-    """The Vision tab. Returns its model dropdown, for the app to fill from the live catalogue."""
+def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
+    """The Vision tab; each answer refreshes the header `meter` (if given). Returns its model dropdown, for the
+    app to fill from the live catalogue."""
     if notice := setup_notice():
         gr.Markdown(notice, elem_classes="setup-notice")
     with gr.Row(equal_height=False):
@@ -135,7 +143,11 @@ def render() -> list[tuple[str, gr.Dropdown]]:
             button = gr.Button("Classify", variant="primary")
         with gr.Column():
             labels = gr.Label(num_top_classes=5, label="Top 5 labels")
+            cost = cost_line()
     gr.Examples([[str(ASSETS / name)] for name in EXAMPLES], inputs=[image], label="Try an example")
-    button.click(classify, [image, model], labels, api_name="classify", concurrency_limit=concurrency_limit())
-    image.upload(classify, [image, model], labels, api_visibility="private", concurrency_limit=concurrency_limit())
+    for event in (
+        button.click(classify, [image, model], labels, api_name="classify", concurrency_limit=concurrency_limit()),
+        image.upload(classify, [image, model], labels, api_visibility="private", concurrency_limit=concurrency_limit()),
+    ):
+        show_cost_after(event, "classify", cost, meter)
     return [(VISION, model)]

@@ -6,8 +6,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 for _name in ("CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_BASE_URL", "CLOUDFLARE_AI_GATEWAY",
-              "CLOUDFLARE_AI_GATEWAY_TOKEN", "CLOUDFLARE_AI_GATEWAY_URL"):
-    os.environ.pop(_name, None)  # tests configure the client explicitly, never from the developer's shell
+              "CLOUDFLARE_AI_GATEWAY_TOKEN", "CLOUDFLARE_AI_GATEWAY_URL", "DEMO_NEURON_BUDGET_PER_VISITOR",
+              "DEMO_NEURON_BUDGET_TOTAL", "DEMO_STATE_DIR"):
+    os.environ.pop(_name, None)  # tests configure the client and budgets explicitly, never from the developer's shell
 
 from pathlib import Path  # noqa: E402
 
@@ -62,6 +63,23 @@ def client(fake):
     backend.use_client(instance)
     yield instance
     backend.use_client(workers_ai.WorkersAI(workers_ai.Settings()))
+
+
+@pytest.fixture
+def budget(client):
+    """`budget(per_visitor=…, total=…, now=…, state_dir=…)` installs a fresh ledger with those budgets for the
+    fake-backed client (and so for the launched app too); the previous ledger comes back after the test."""
+    from components import usage
+
+    previous = usage.shared_ledger()
+
+    def install(per_visitor: float | None = None, total: float | None = None, **options):
+        ledger = usage.Ledger("cloudflare", usage.Budgets(per_visitor, total), **options)
+        usage.use_ledger(ledger)
+        return ledger
+
+    yield install
+    usage.use_ledger(previous)
 
 
 def free_port() -> int:

@@ -24,15 +24,33 @@ from ._errors import (
     ServerError,
     UpstreamTimeoutError,
     WorkersAIError,
+    until_utc_midnight,
 )
 from ._outputs import generated_text, usage_of
+from ._pricing import (
+    FREE_NEURONS_PER_DAY,
+    PRICES,
+    STAND_INS,
+    USD_PER_NEURON,
+    Estimate,
+    Price,
+    estimate,
+    estimate_tokens,
+    format_neurons,
+    format_usd,
+    price_of,
+    short_name,
+    usd,
+)
 from ._sse import SSEDecoder, StreamDelta
 
 __all__ = [
-    "CHAT", "EMBEDDINGS", "SPEECH", "VISION",
+    "CHAT", "EMBEDDINGS", "FREE_NEURONS_PER_DAY", "PRICES", "SPEECH", "STAND_INS", "USD_PER_NEURON", "VISION",
     "AuthenticationError", "BadInputError", "CapacityError", "Catalogue", "ConnectionFailedError",
-    "DailyAllocationError", "DeprecatedModelError", "ModelInfo", "ModelNotFoundError", "NotConfiguredError",
-    "PermissionDeniedError", "ProtocolError", "RequestTooLargeError", "SSEDecoder", "ServerError", "Settings",
+    "DailyAllocationError", "DeprecatedModelError", "Estimate", "ModelInfo", "ModelNotFoundError",
+    "NotConfiguredError", "PermissionDeniedError", "Price", "ProtocolError", "RequestTooLargeError", "SSEDecoder",
+    "ServerError", "Settings",
     "StreamDelta", "UpstreamTimeoutError", "WorkersAI", "WorkersAIError",
-    "builtin_models", "default_model", "generated_text", "usage_of",
+    "builtin_models", "default_model", "estimate", "estimate_tokens", "format_neurons", "format_usd",
+    "generated_text", "price_of", "short_name", "until_utc_midnight", "usage_of", "usd",
 ]

@@ -18,6 +18,7 @@ CATALOGUE = "catalogue"  # the `model=` key that aims faults at the catalogue in
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a hanging handler never keeps the process (or close()) waiting
+    request_queue_size = 256  # the default backlog of 5 refuses connections when 50 clients arrive at once
 
     def __init__(self, address, fake: FakeWorkersAI):
         self.fake = fake

@@ -1,0 +1,163 @@
+"""What a call costs in neurons, estimated from the price list in prices.json (the only place prices live).
+
+Workers AI bills neurons: $0.011 per 1,000, the first 10,000 of each UTC day free. A price is a rate per unit
+of input (tokens in and out, minutes of audio, images); an estimate multiplies the rates by the amounts a call
+used. It is an *estimate* — Cloudflare's bill is the truth — so everything shown says "est.".
+
+Where the amounts come from (the callers decide, this module only multiplies):
+- chat: the `usage` the stream reports (prompt and completion tokens);
+- embeddings: Workers AI reports no token counts, so `estimate_tokens` counts ~4 characters per token, the usual
+  figure for English under BPE/WordPiece tokenisers (bge's WordPiece included);
+- speech: the recording's duration; image classification: one image per call.
+
+A model without a price is "price unknown", never a guess. The offline engine's models are priced as the
+Cloudflare model they stand in for (`stand_ins` in prices.json), so offline answers show what they would cost.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+_TABLE = json.loads(Path(__file__).with_name("prices.json").read_text())
+
+USD_PER_NEURON: float = _TABLE["usd_per_1000_neurons"] / 1000
+FREE_NEURONS_PER_DAY: int = _TABLE["free_neurons_per_day"]
+CHARS_PER_TOKEN = 4  # English averages ~4 characters per token; used only where Workers AI reports no counts
+
+# The units a rate can be given in, and how many of the call's amounts make one unit.
+_UNITS = {
+    "per_m_input_tokens": 1_000_000,
+    "per_m_output_tokens": 1_000_000,
+    "per_audio_minute": 60,  # amounts in seconds
+    "per_m_images": 1_000_000,
+}
+
+
+@dataclass(frozen=True)
+class Price:
+    """The neuron rates of one Cloudflare model, keyed by unit (see `_UNITS`)."""
+
+    model: str
+    rates: Mapping[str, float]
+
+
+PRICES: Mapping[str, Price] = MappingProxyType({
+    name: Price(name, MappingProxyType({unit: float(entry[unit]) for unit in _UNITS if unit in entry}))
+    for name, entry in _TABLE["models"].items()
+})
+STAND_INS: Mapping[str, str] = MappingProxyType(dict(_TABLE["stand_ins"]))
+
+
+def price_of(model: str) -> Price | None:
+    """The price that applies to `model` (its stand-in's, for an offline model), or None when unknown."""
+    return PRICES.get(STAND_INS.get(model, model))
+
+
+def usd(neurons: float) -> float:
+    return neurons * USD_PER_NEURON
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens in `text` at ~4 characters per token, for where Workers AI does not report counts."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What one call is estimated to cost. `neurons` is None when the price is unknown."""
+
+    model: str
+    neurons: float | None
+    priced_as: str | None = None  # the Cloudflare model whose price was used (a stand-in for offline models)
+    basis: str = ""  # what was counted: "1,000 → 500 tokens", "90 s of audio", "1 image"
+
+    @property
+    def known(self) -> bool:
+        return self.neurons is not None
+
+    @property
+    def usd(self) -> float | None:
+        return None if self.neurons is None else usd(self.neurons)
+
+    def describe(self, offline: bool = False, basis: bool = True) -> str:
+        """'est. 21.6 neurons ≈ $0.00024 · 1,000 → 500 tokens'; offline, what it would cost on Workers AI.
+        `basis=False` leaves out what was counted, for a line that shows it already."""
+        if self.neurons is None:
+            return f"price unknown for {short_name(self.model)}"
+        text = f"est. {format_neurons(self.neurons)} neurons ≈ {format_usd(self.usd)}"
+        if offline:
+            text = f"Workers AI would charge {text}"
+            if self.priced_as and self.priced_as != self.model:
+                text += f" (as {short_name(self.priced_as)})"
+        return f"{text} · {self.basis}" if basis and self.basis else text
+
+
+def estimate(
+    model: str, *, input_tokens: int = 0, output_tokens: int = 0, audio_seconds: float = 0.0, images: int = 0
+) -> Estimate:
+    """Neurons for a call to `model` that used these amounts. Unknown when the model has no price, or has
+    none for one of the amounts used (an image sent to a text model)."""
+    amounts = {
+        "per_m_input_tokens": input_tokens,
+        "per_m_output_tokens": output_tokens,
+        "per_audio_minute": audio_seconds,
+        "per_m_images": images,
+    }
+    basis = _basis(input_tokens, output_tokens, audio_seconds, images)
+    price = price_of(model)
+    if price is None:
+        return Estimate(model, None, None, basis)
+    neurons = 0.0
+    for unit, amount in amounts.items():
+        if amount:
+            if unit not in price.rates:
+                return Estimate(model, None, price.model, basis)
+            neurons += price.rates[unit] * amount / _UNITS[unit]
+    return Estimate(model, neurons, price.model, basis)
+
+
+def _basis(input_tokens: int, output_tokens: int, audio_seconds: float, images: int) -> str:
+    parts = []
+    if output_tokens:
+        parts.append(f"{input_tokens:,} → {output_tokens:,} tokens")
+    elif input_tokens:
+        parts.append(f"{input_tokens:,} tokens")
+    if audio_seconds:
+        minutes = audio_seconds / 60
+        seconds = f"{audio_seconds:.1f}" if audio_seconds < 10 else f"{audio_seconds:.0f}"
+        parts.append(f"{minutes:.1f} min of audio" if minutes >= 2 else f"{seconds} s of audio")
+    if images:
+        parts.append("1 image" if images == 1 else f"{images:,} images")
+    return ", ".join(parts)
+
+
+def short_name(model: str) -> str:
+    """'@cf/meta/llama-3.1-8b-instruct-fast' → 'llama-3.1-8b-instruct-fast'."""
+    return model.rsplit("/", 1)[-1]
+
+
+def format_neurons(neurons: float) -> str:
+    """Three significant digits below 100 (0.228, 21.6, 1.5), whole numbers with separators above (1,234)."""
+    if neurons >= 100:
+        return f"{neurons:,.0f}"
+    text = _significant(neurons, 3)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_usd(amount: float) -> str:
+    """Cents from a dollar up ($12.34), two significant digits below ($0.00024): one call costs very little."""
+    text = _significant(amount, 2)
+    return f"${amount:,.2f}" if amount == 0 or float(text) >= 1 else f"${text}"
+
+
+def _significant(value: float, digits: int) -> str:
+    if value == 0:
+        return "0"
+    rounded = float(f"{value:.{digits}g}")  # round first: 0.0999 to two digits is 0.10, not 0.100
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(rounded))))
+    return f"{rounded:.{decimals}f}"

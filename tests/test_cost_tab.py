@@ -1,0 +1,119 @@
+"""The Cost tab's calculator and charts, and budgets seen from the public API (gradio_client against the app)."""
+
+import asyncio
+import re
+
+import gradio as gr
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+
+from components import cost_tab
+from components.workers_ai import CHAT, EMBEDDINGS, SPEECH, VISION
+from tests.conftest import ASSETS, ROOT
+
+FAST = "@cf/meta/llama-3.1-8b-instruct-fast"
+BASE = "@cf/baai/bge-base-en-v1.5"
+
+
+# ── the calculator ──────────────────────────────────────────────────────────────────────────
+
+
+def test_a_thousand_rag_queries_a_day_by_hand():
+    load = cost_tab.workload(1000, 50, 1500, 300, BASE, FAST, 30, 1.0)
+    # per query: 50 × 6,058/1e6 = 0.3029 embedding + 1,500 × 4,119/1e6 + 300 × 34,868/1e6 = 16.6389 chat
+    assert load.neurons_per_day == pytest.approx(16_941.8)
+    assert load.billed_per_day == pytest.approx(6_941.8)  # the first 10,000 a day are free
+    assert load.workers_ai_usd == pytest.approx(6_941.8 * 30 * 0.011 / 1000)  # ≈ $2.29
+    assert load.gpu_usd == 720
+    assert load.break_even_queries == pytest.approx((720 / (30 * 0.000011) + 10_000) / 16.9418)
+
+
+def test_a_small_workload_fits_in_the_free_allocation():
+    load = cost_tab.workload(10, 50, 1500, 300, BASE, FAST, 30, 2.5)
+    assert load.billed_per_day == 0 and load.workers_ai_usd == 0 and load.gpu_usd == 1800
+
+
+def test_the_calculator_answers_in_a_sentence_and_a_table():
+    summary, table = asyncio.run(cost_tab.estimate_cost())
+    assert "**1,000 queries a day**" in summary and "≈ **$2.29 a month** on Workers AI" in summary
+    assert "**$720.00 a month** for a dedicated GPU" in summary and "first 10,000 are free" in summary
+    assert list(table.columns) == ["item", "neurons per day (est.)", "$ per month (est.)"]
+    assert table.iloc[-2].tolist() == ["Workers AI, billed", "6,942", "$2.29"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"queries_per_day": -1}, "Queries per day must be a number of zero or more"),
+        ({"days_per_month": 40}, "Days per month must be between 1 and 31"),
+        ({"chat_model": "@cf/someone/new-model"}, "The chat model @cf/someone/new-model has no known price"),
+        ({"embedding_model": ""}, r"The embedding model \(none\) has no known price"),
+    ],
+)
+def test_the_calculator_explains_bad_inputs(change, message):
+    with pytest.raises(gr.Error, match=message):
+        asyncio.run(cost_tab.estimate_cost(**{**cost_tab.EXAMPLE, **change}))
+
+
+def test_the_price_list_shows_every_rate():
+    prices = cost_tab.price_list()
+    row = prices[(prices.model == "@cf/microsoft/resnet-50")].iloc[0].tolist()
+    assert row == ["@cf/microsoft/resnet-50", "per million images", "228,055", "$2.51"]
+
+
+# ── the charts ──────────────────────────────────────────────────────────────────────────────
+
+
+def test_the_chart_rows_start_with_every_task_so_later_tasks_get_their_colour():
+    frame = cost_tab.usage_frame({(VISION, "@cf/microsoft/resnet-50"): 0.228, (CHAT, FAST): 0.5})
+    assert list(frame.task[:4]) == [CHAT, EMBEDDINGS, SPEECH, VISION] and frame.neurons[:4].sum() == 0
+    assert set(frame.model) == {"resnet-50", "llama-3.1-8b-instruct-fast"}
+    assert frame.neurons.sum() == pytest.approx(0.728) and frame.neurons.dtype == float
+    assert cost_tab.usage_frame({}).neurons.dtype == float
+
+
+# ── through the public API ──────────────────────────────────────────────────────────────────
+
+
+def test_a_refused_call_is_a_clear_app_error_and_nothing_is_sent(api, budget, fake):
+    budget(total=0.1)
+    with pytest.raises(AppError, match=r"daily budget of 0.1 neurons has 0.1 left.*; it resets at 00:00 UTC \(in "):
+        api.predict(handle_file(str(ASSETS / "cat-chelsea.png")), api_name="/classify")
+    with pytest.raises(AppError, match="daily budget"):
+        api.predict("Hello", api_name="/chat")
+    assert fake.count() == 0
+
+
+def test_the_visitor_budget_counts_api_calls_of_every_session(api, budget, fake):
+    ledger = budget(per_visitor=0.5)
+    api.predict(handle_file(str(ASSETS / "cat-chelsea.png")), api_name="/classify")
+    api.reset_session()  # a new session from the same address: still the same visitor
+    api.predict(handle_file(str(ASSETS / "cat-chelsea.png")), api_name="/classify")
+    api.reset_session()
+    with pytest.raises(AppError, match="Your daily budget on this demo of 0.5 neurons has 0.0439 left"):
+        api.predict(handle_file(str(ASSETS / "cat-chelsea.png")), api_name="/classify")
+    assert fake.count() == 2 and ledger.snapshot().total == pytest.approx(2 * 0.228055)
+
+
+def test_the_endpoints_keep_their_outputs(api, fake):
+    assert api.predict("Hello", api_name="/chat") == "".join(fake.stream_tokens)
+    info = api.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert [p["parameter_name"] for p in info["/classify"]["parameters"]] == ["image", "model"]
+    assert len(info["/classify"]["returns"]) == 1 and len(info["/chat"]["returns"]) == 1
+    assert [p["parameter_name"] for p in info["/estimate_cost"]["parameters"]] == list(cost_tab.EXAMPLE)
+
+
+def test_estimate_cost_endpoint(api):
+    summary, table = api.predict(20_000, api_name="/estimate_cost")
+    assert re.search(r"\*\*20,000 queries a day\*\* .* ≈ \*\*\$\d+\.\d\d a month\*\*", summary)
+    assert table["headers"] == ["item", "neurons per day (est.)", "$ per month (est.)"]
+
+
+COST_SECTION = (ROOT / "README.md").read_text(encoding="utf-8").split("## Cost and budgets", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize("code", re.findall(r"```python\n(.*?)```", COST_SECTION, re.S))
+def test_readme_cost_example_runs(code, served, capsys):
+    exec(compile(code.replace("http://127.0.0.1:7860/", served), "README.md", "exec"), {})
+    assert "$" in capsys.readouterr().out
