@@ -21,6 +21,7 @@ from .ui import InputProblem, concurrency_limit, friendly_errors, model_dropdown
 from .backend import default_model, is_offline, local_model_loaded, shared_client
 from .usage import metered
 from .workers_ai import CHAT, Estimate, estimate, estimate_tokens
+from .workers_ai._sse import coalesce
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful, concise assistant. Use Markdown when it helps."
 # SmolLM2-135M answers nonsense without a short, firm system prompt (see shared/docs/local-models.md).
@@ -132,16 +133,19 @@ async def _answer(
     reply = ""
     with metered(request, "chat", CHAT, estimate(model, input_tokens=prompt, output_tokens=int(max_tokens))) as meter:
         try:
-            async for delta in shared_client().stream(model, payload):
-                if delta.text:
-                    if stats.first_token is None:
-                        stats.first_token = time.perf_counter()
-                    stats.chunks += 1
-                    reply += delta.text
-                if delta.usage:
-                    stats.prompt_tokens = delta.usage.get("prompt_tokens", stats.prompt_tokens)
-                    stats.completion_tokens = delta.usage.get("completion_tokens", stats.completion_tokens)
-                if delta.text:
+            async for batch in coalesce(shared_client().stream(model, payload)):
+                grown = False
+                for delta in batch:
+                    if delta.text:
+                        if stats.first_token is None:
+                            stats.first_token = time.perf_counter()
+                        stats.chunks += 1
+                        reply += delta.text
+                        grown = True
+                    if delta.usage:
+                        stats.prompt_tokens = delta.usage.get("prompt_tokens", stats.prompt_tokens)
+                        stats.completion_tokens = delta.usage.get("completion_tokens", stats.completion_tokens)
+                if grown:
                     yield reply, stats
         finally:
             if stats.chunks or stats.completion_tokens:

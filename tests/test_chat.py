@@ -34,6 +34,7 @@ def test_parameters_reach_the_request(client, fake):
 
 
 def test_reply_streams_in_steps_and_stats_come_last(client, fake):
+    fake.token_delay = 0.02  # tokens that arrive together are merged into one update (see coalesce)
     outputs = collect(chat.respond("Hello", [], chat.default_model(chat.CHAT), "", 256, 0.6))
     replies = [reply for reply, _ in outputs]
     assert len(set(replies)) >= 3, "the reply must grow in several steps"

@@ -73,3 +73,56 @@ def test_error_event_mid_stream_is_raised():
     error = json.dumps({"errors": [{"code": 3040, "message": "Capacity temporarily exceeded"}]}).encode()
     with pytest.raises(CapacityError):
         asyncio.run(_collect([b'data: {"response":"a"}\n\n', b"data: " + error + b"\n\n"]))
+
+
+def test_coalesce_merges_what_arrives_while_the_consumer_is_busy():
+    from components.workers_ai._sse import StreamDelta, coalesce
+
+    async def fast_source():
+        for i in range(20):
+            yield StreamDelta(text=f"{i} ")
+            await asyncio.sleep(0.001)
+
+    async def slow_consumer():
+        batches = []
+        async for batch in coalesce(fast_source()):
+            batches.append(batch)
+            await asyncio.sleep(0.01)  # busy, like Gradio sending an update
+        return batches
+
+    batches = asyncio.run(slow_consumer())
+    assert "".join(d.text for b in batches for d in b) == "".join(f"{i} " for i in range(20))
+    assert len(batches[0]) == 1, "the first token is not held back"
+    assert len(batches) < 20, "later deltas were merged"
+
+
+def test_coalesce_raises_after_the_deltas_before_the_failure_and_stops_reading_when_abandoned():
+    from components.workers_ai._sse import StreamDelta, coalesce
+
+    closed = []
+
+    async def failing():
+        yield StreamDelta(text="a")
+        raise ProtocolError("cut")
+
+    async def endless():
+        try:
+            while True:
+                yield StreamDelta(text="x")
+                await asyncio.sleep(0.001)
+        finally:
+            closed.append(True)
+
+    async def scenario():
+        seen = []
+        with pytest.raises(ProtocolError):
+            async for batch in coalesce(failing()):
+                seen += batch
+        assert [d.text for d in seen] == ["a"]
+        stream = coalesce(endless())
+        await stream.__anext__()
+        await stream.aclose()
+        await asyncio.sleep(0.01)
+
+    asyncio.run(scenario())
+    assert closed == [True]
