@@ -76,6 +76,11 @@ def shoot(url: str, out: Path, width: int, dark: bool) -> list[Path]:
         page.get_by_role("button", name="Search").click()
         page.wait_for_timeout(1500)
         save("embeddings")
+
+        tab("Cost")
+        page.get_by_role("button", name="Calculate").click()
+        page.wait_for_timeout(1500)
+        save("cost")
         browser.close()
     return saved
 
