@@ -158,15 +158,20 @@ def running_app(fake, *, in_process: bool = False, script: str = "app.py",
         yield RunningApp(url, process, time.perf_counter() - started, log.name)
         failed = False
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
         if not failed:
             os.unlink(log.name)  # kept only when something went wrong
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a child politely, then firmly after 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def vm_rss_mb(pid: int) -> float:

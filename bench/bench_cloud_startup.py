@@ -15,7 +15,7 @@ import argparse
 import subprocess
 import time
 
-from _harness import PYTHON, ROOT, app_env, fake_server, free_port, median, report, vm_rss_mb, wait_for_200
+from _harness import PYTHON, ROOT, app_env, fake_server, free_port, median, report, stop, vm_rss_mb, wait_for_200
 
 
 def start_once(fake, script: str, settle: float) -> tuple[float, float, float]:
@@ -31,12 +31,7 @@ def start_once(fake, script: str, settle: float) -> tuple[float, float, float]:
         time.sleep(settle)
         return seconds, at_ready, vm_rss_mb(process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def main() -> None:
