@@ -1,6 +1,5 @@
 """The public API, driven the way gradio_client and MCP users drive it, against the launched app."""
 
-import concurrent.futures
 import json
 import re
 
@@ -125,11 +124,3 @@ def test_the_app_keeps_serving_after_errors(api, fake):
     with pytest.raises(AppError, match="server error"):
         api.predict("Hello", api_name="/chat")
     assert api.predict("Hello again", api_name="/chat") == "".join(fake.stream_tokens)
-
-
-def test_many_concurrent_mixed_calls(api):
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        chats = [pool.submit(api.predict, f"Hi {i}", api_name="/chat") for i in range(8)]
-        images = [pool.submit(api.predict, handle_file(str(ASSETS / "coffee-cup.png")), api_name="/classify")
-                  for _ in range(4)]
-        assert all(f.result(timeout=60) for f in chats + images)

@@ -89,7 +89,11 @@ def test_chat_parameters_reach_the_request(page, fake):
     # Match the accordion by its content, in case an empty one with the same label is ever rendered too.
     accordion = page.locator(".gr-accordion").filter(has=page.get_by_text("Max tokens"))
     page.locator("button.label-wrap", has_text="Parameters").last.click()
-    accordion.get_by_label("System prompt").fill("Answer like a pirate.")
+    system_prompt = accordion.get_by_label("System prompt")
+    expect(system_prompt).to_be_editable()  # the accordion's contents mount on opening: type only after that
+    system_prompt.fill("Answer like a pirate.")
+    system_prompt.press("Tab")
+    expect(system_prompt).to_have_value("Answer like a pirate.")
     max_tokens = accordion.get_by_label("number input for Max tokens")
     max_tokens.fill("64")
     max_tokens.press("Tab")  # the slider takes the number on change
