@@ -123,9 +123,14 @@ def served(app_url, client):
 
 @pytest.fixture(scope="session")
 def api_session(app_url, tmp_path_factory):
+    yield from gradio_client_for(app_url, tmp_path_factory)
+
+
+def gradio_client_for(url, tmp_path_factory):
+    """A gradio_client for one launched app, shared by a whole run (closing one costs ~1 s)."""
     from gradio_client import Client
 
-    api = Client(app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")), max_workers=64)
+    api = Client(url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")), max_workers=64)
     yield api
     api.close()
 
@@ -170,3 +175,15 @@ def browser(tmp_path_factory):
 
     with chromium(tmp_path_factory.mktemp("mic")) as instance:
         yield instance
+
+
+@pytest.fixture(scope="session")
+def offline_api_session(offline_app_url, tmp_path_factory):
+    yield from gradio_client_for(offline_app_url, tmp_path_factory)
+
+
+@pytest.fixture
+def offline_api(offline_api_session, offline_served):
+    """A gradio_client session against the offline app (reset per test)."""
+    offline_api_session.reset_session()
+    return offline_api_session

@@ -2,21 +2,13 @@
 
 import httpx
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 
 from tests.conftest import ASSETS
 
 
-@pytest.fixture(scope="module")
-def offline_api(offline_app_url, tmp_path_factory):
-    api = Client(offline_app_url, verbose=False, download_files=str(tmp_path_factory.mktemp("offline")))
-    yield api
-    api.close()
-
-
 @pytest.fixture
-def api(offline_api, offline_served):
-    offline_api.reset_session()
+def api(offline_api):
     return offline_api
 
 
