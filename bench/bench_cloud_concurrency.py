@@ -10,8 +10,7 @@ time runs from the first POST to the last token. Target: ≤ 1.3×. Two cases:
   `demo.load` fills the model lists), each sending a message — the sessions are made by a warm-up chat each;
 - new sessions: 50 raw-HTTP callers without a session, so Gradio builds 50 sessions during the burst.
 The fake's `max_in_flight` shows whether the app really had them all streaming at once; the app's CPU time per
-delivered token event shows what one process can sustain. `--what-if coalesce,no-mpl-probe` runs the app with
-candidate fixes patched in (bench/_app_whatif.py) instead, to measure them.
+delivered token event shows what one process can sustain.
 """
 
 from __future__ import annotations
@@ -104,18 +103,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=30.0, help="tokens per second per chat")
     parser.add_argument("--first-token-delay", type=float, default=0.2)
     parser.add_argument("--in-process", action="store_true")
-    parser.add_argument("--what-if", default="", help="comma-separated fixes from bench/_app_whatif.py")
     args = parser.parse_args()
-    launch = ({"script": "bench/_app_whatif.py", "extra_env": {"WHATIF": args.what_if}} if args.what_if
-              else {"in_process": args.in_process})
     with fake_server() as fake:
         fake.stream_tokens = distinct_tokens(args.tokens)
         fake.first_token_delay = args.first_token_delay
         fake.token_delay = 1 / args.rate
-        with running_app(fake, **launch) as app:
+        with running_app(fake, in_process=args.in_process) as app:
             results = asyncio.run(measure(fake, app.url, app.process and app.process.pid, args.chats, args.tokens))
-    how = (f"with what-if {args.what_if}" if args.what_if else "in-process" if args.in_process
-           else "run as `python app.py`")
+    how = "in-process" if args.in_process else "run as `python app.py`"
     for case, label in (("existing", "existing sessions (open pages)"), ("new", "a new session per chat")):
         report(f"Concurrency, {label}: {args.chats} streamed chats at once vs one ({args.tokens} tokens at "
                f"{args.rate:.0f} tokens/s after {1000 * args.first_token_delay:.0f} ms; app {how})",

@@ -69,6 +69,11 @@ def default_model(task: str) -> str:
     return _default_model(task, shared_client().settings.backend)
 
 
+def model_or_default(model: str | None, task: str) -> str:
+    """The model id a caller gave (any id is allowed), or the live backend's default for `task` when blank."""
+    return (model or "").strip() or default_model(task)
+
+
 def backend_label(settings: Settings) -> str:
     """'Cloudflare Workers AI · account …1a2b' (never the token), or the offline engine."""
     if settings.backend == "local":

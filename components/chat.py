@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import gradio as gr
 
 from .header import refresh_meter
-from .ui import InputProblem, concurrency_limit, friendly_errors, model_dropdown, setup_notice, user_error
-from .backend import default_model, is_offline, local_model_loaded, shared_client
+from .backend import default_model, is_offline, model_or_default, shared_client
+from .ui import (
+    InputProblem, concurrency_limit, friendly_errors, loading_note, model_dropdown, setup_notice, user_error,
+)
 from .usage import metered
 from .workers_ai import CHAT, Estimate, estimate, estimate_tokens
 from .workers_ai._sse import coalesce
@@ -120,7 +122,7 @@ async def _answer(
     A stream cut short (an error, or the visitor pressing stop) is still charged for what it generated.
     """
     message = _check(message, max_tokens, temperature)
-    model = (model or "").strip() or default_model(CHAT)
+    model = model_or_default(model, CHAT)
     if is_offline() and not (system_prompt or "").strip():
         system_prompt = OFFLINE_SYSTEM_PROMPT
     payload = {
@@ -162,9 +164,9 @@ async def respond(message, history, model, system_prompt, max_tokens, temperatur
     A failure becomes a notice in the conversation instead of an exception: Gradio 6.31's ChatInterface
     leaves its textbox disabled after its function raises, and the visitor could not type again.
     """
-    model = (model or "").strip() or default_model(CHAT)
-    if not local_model_loaded(model):
-        yield "", f"*Loading {model.split('/')[-1]} (first use only)…*"
+    model = model_or_default(model, CHAT)
+    if note := loading_note(model):
+        yield "", f"*{note}*"
     reply = ""
     try:
         async for reply, stats in _answer(message, history, model, system_prompt, max_tokens, temperature, request):

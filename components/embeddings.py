@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from .answer_cost import cost_line, show_cost_after
 from .embedding_plots import cosine_matrix, heatmap_figure, map_figure, short_labels
 from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
-from .backend import default_model, shared_client
+from .backend import default_model, model_or_default, shared_client
 from .usage import metered
 from .workers_ai import EMBEDDINGS, Estimate, ProtocolError, estimate, estimate_tokens
 
@@ -133,7 +133,7 @@ async def similarity(
             f"Compare at most {MAX_SIMILARITY} sentences at once; {len(texts):,} were given. "
             "Use the semantic search below for larger collections."
         )
-    model = (model or "").strip() or default_model(EMBEDDINGS)
+    model = model_or_default(model, EMBEDDINGS)
     announce_loading(model, progress)
     vectors = await metered_embed(texts, model, "similarity", request)
     matrix = cosine_matrix(vectors)
@@ -174,7 +174,7 @@ async def search(
         raise InputProblem(
             f"Search at most {MAX_CORPUS:,} documents at once; the corpus has {len(documents):,} lines."
         )
-    model = (model or "").strip() or default_model(EMBEDDINGS)
+    model = model_or_default(model, EMBEDDINGS)
     announce_loading(model, progress)
     vectors = await metered_embed([query, *documents], model, "search", request)
     scores = vectors[1:] @ vectors[0]

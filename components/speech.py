@@ -32,7 +32,7 @@ from .subtitles import (
 )
 from .answer_cost import cost_line, show_cost_after
 from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
-from .backend import default_model, shared_client
+from .backend import default_model, model_or_default, shared_client
 from .usage import metered
 from .workers_ai import SPEECH, ProtocolError, estimate
 
@@ -97,7 +97,7 @@ async def transcribe(
     """
     if not audio:
         raise InputProblem("Record or upload some audio first (a recording you just stopped may still be uploading).")
-    model = (model or "").strip() or default_model(SPEECH)
+    model = model_or_default(model, SPEECH)
     language, task = _checked_options(language, task)
     announce_loading(model, progress)
     info = audio_files.probe(audio)

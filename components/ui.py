@@ -101,7 +101,12 @@ def concurrency_limit() -> int:
     return LOCAL_CONCURRENCY if is_offline() else NETWORK_CONCURRENCY
 
 
+def loading_note(model: str) -> str:
+    """'Loading smollm2-135m-instruct (first use only)…' while a local model is not in memory yet; else ''."""
+    return "" if local_model_loaded(model) else f"Loading {model.split('/')[-1]} (first use only)…"
+
+
 def announce_loading(model: str, progress) -> None:
     """On first use of a local model, say so in the UI while it loads (a second or two)."""
-    if is_offline() and not local_model_loaded(model):
-        progress(0, desc=f"Loading {model.split('/')[-1]} (first use only)…")
+    if note := loading_note(model):
+        progress(0, desc=note)

@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .answer_cost import cost_line, show_cost_after
 from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
-from .backend import default_model, shared_client
+from .backend import default_model, model_or_default, shared_client
 from .usage import metered
 from .workers_ai import VISION, ProtocolError, estimate
 
@@ -120,7 +120,7 @@ async def classify(
     if not image:
         raise InputProblem("Upload, paste or take a picture first.")
     data, _note = prepare_image(image)
-    model = (model or "").strip() or default_model(VISION)
+    model = model_or_default(model, VISION)
     with metered(request, "classify", VISION, estimate(model, images=1)) as meter:
         announce_loading(model, progress)
         result = await shared_client().run_bytes(model, data)
