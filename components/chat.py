@@ -202,7 +202,7 @@ async def chat(
     history = list(history or [])
     reply = ""
     async for reply, _stats in _answer(message, history, model, system_prompt, max_tokens, temperature, request):
-        yield reply, history
+        yield reply, gr.skip()  # the history changes once, at the end, not once per token
     yield reply, history + [{"role": "user", "content": message}, {"role": "assistant", "content": reply}]
 
 
