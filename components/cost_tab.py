@@ -135,8 +135,8 @@ async def estimate_cost(
         gpu_usd_per_hour: What a dedicated GPU costs you per hour, in US dollars, running around the clock.
 
     Returns:
-        A one-paragraph summary in Markdown, and a table with one row per cost item: `item`,
-        `neurons per day (est.)` and `$ per month (est.)`.
+        a one-paragraph summary in Markdown
+        a table with one row per cost item: `item`, `neurons per day (est.)` and `$ per month (est.)`
     """
     load = workload(queries_per_day, embedding_tokens_per_query, prompt_tokens, completion_tokens,
                     embedding_model, chat_model, days_per_month, gpu_usd_per_hour)

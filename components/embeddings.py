@@ -120,10 +120,9 @@ async def similarity(
         model: A Workers AI text-embeddings model id, e.g. @cf/baai/bge-base-en-v1.5.
 
     Returns:
-        A heatmap of the pairwise cosine similarities, a 2-D map of the sentences (the first two principal
-        components of their embeddings), and the similarity matrix as a table: the first column `sentence`
-        names each row, the other columns use the same short labels, values are cosines rounded to 3 decimals
-        (1.0 = same meaning).
+        a heatmap of the pairwise cosine similarities (a Plotly figure)
+        a 2-D map of the sentences: their embeddings' first two principal components (a Plotly figure)
+        the similarity matrix as a table whose first column, `sentence`, names the rows (cosines, 1.0 = same meaning)
     """
     texts = _lines(sentences)
     if len(texts) < 2:
@@ -152,17 +151,16 @@ async def search(
     progress: gr.Progress = gr.Progress(),
     request: gr.Request | None = None,
 ) -> pd.DataFrame:
-    """Semantic search: rank the documents of a corpus by how close their meaning is to a query.
+    """Semantic search with Workers AI text embeddings: rank documents by how close their meaning is to a query.
 
     Args:
         query: What to look for, in plain words.
         corpus: The documents to search, one per line (up to 1,000). Blank lines are ignored.
-        top_k: How many of the best matches to return; clamped to between 1 and the number of documents.
+        top_k: How many of the best matches to return, 1 to 20 (at most the number of documents).
         model: A Workers AI text-embeddings model id, e.g. @cf/baai/bge-base-en-v1.5.
 
     Returns:
-        A table with one row per match, best first: `rank` (1 = best), `score` (cosine similarity to the
-        query, 3 decimals) and `text` (the document).
+        A table of the matches, best first: `rank` (1 = best), `score` (cosine to the query) and `text`.
     """
     query = (query or "").strip()
     if not query:

@@ -86,14 +86,14 @@ async def transcribe(
     Args:
         audio: Path to the recording (WAV, MP3, FLAC or OGG; MP4/M4A and WebM when small enough to send whole).
         model: Workers AI speech recognition model, e.g. "@cf/openai/whisper" or "@cf/openai/whisper-large-v3-turbo".
-        language: Language code of the speech, e.g. "en" or "de"; empty to detect it. Only whisper-large-v3-turbo
-            uses it; other models ignore it.
-        task: "transcribe" (text in the spoken language) or "translate" (English text). Only
-            whisper-large-v3-turbo uses it; other models always transcribe.
+        language: Language code of the speech, e.g. "en" or "de"; empty to detect it (whisper-large-v3-turbo only).
+        task: "transcribe" (text in the spoken language) or "translate" (English text); whisper-large-v3-turbo only.
 
     Returns:
-        The transcript, the path of a WebVTT subtitle file, the path of an SRT subtitle file, and the
-        recording with the subtitles attached for captioned playback.
+        the transcript (plain text)
+        a WebVTT subtitle file
+        an SRT subtitle file
+        the recording with the subtitles attached, for captioned playback
     """
     if not audio:
         raise InputProblem("Record or upload some audio first (a recording you just stopped may still be uploading).")

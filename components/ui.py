@@ -62,9 +62,22 @@ def model_choices(models: list[ModelInfo]) -> list[tuple[str, str]]:
     return [(m.label, m.name) for m in models]
 
 
+class ModelDropdown(gr.Dropdown):
+    """gr.Dropdown whose API and MCP schema is any string: the list only suggests models, every id is accepted.
+
+    A plain Dropdown declares its choices as a JSON-schema `enum`, and strict MCP clients then refuse any
+    other model id. `is_template` keeps the browser using the Dropdown component.
+    """
+
+    is_template = True
+
+    def api_info(self) -> dict[str, str]:
+        return {"type": "string"}
+
+
 def model_dropdown(task: str, label: str = "Model", **kwargs) -> gr.Dropdown:
     """A dropdown that lists the catalogue for `task` but accepts any model id (API and MCP users)."""
-    return gr.Dropdown(
+    return ModelDropdown(
         choices=model_choices(builtin_models(task, shared_client().settings.backend)),
         value=default_model(task),
         label=label,

@@ -1,0 +1,148 @@
+"""MCP: with Gradio's own switch GRADIO_MCP_SERVER=True, every public endpoint is a described, typed MCP tool.
+
+The app is launched on loopback with the switch set, as a Space variable sets it, and driven with the official
+`mcp` client over streamable HTTP at /gradio_api/mcp/; its Workers AI calls go to the fake server.
+"""
+
+import ast
+import asyncio
+import inspect
+import os
+import warnings
+
+import httpx
+import pytest
+
+from tests.conftest import launch_app, make_settings
+
+PUBLIC = {"chat", "classify", "transcribe", "similarity", "search", "estimate_cost"}
+REQUIRED = {"chat": ["message"], "classify": ["image"], "transcribe": ["audio"]}
+
+
+@pytest.fixture(scope="module")
+def mcp_app(fake_server):
+    """The whole app with the MCP server on: (its URL, its MCP endpoint)."""
+    from components import workers_ai
+
+    previous = os.environ.get("GRADIO_MCP_SERVER")
+    os.environ["GRADIO_MCP_SERVER"] = "True"
+    try:
+        with warnings.catch_warnings():  # /chat's API history is a gr.State: each MCP call starts afresh
+            warnings.filterwarnings("ignore", message=".*gr.State input")
+            demo, url = launch_app(workers_ai.WorkersAI(make_settings(fake_server)))
+    finally:
+        if previous is None:
+            os.environ.pop("GRADIO_MCP_SERVER")
+        else:
+            os.environ["GRADIO_MCP_SERVER"] = previous
+    yield url, url + "gradio_api/mcp/"
+    demo.close()
+
+
+def over_mcp(endpoint: str, action):
+    """Open an MCP session on `endpoint`, run `await action(session)`, return its result."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def run():
+        async with streamable_http_client(endpoint) as (read, write, _session_id):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                return await action(session)
+
+    return asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def tools(mcp_app):
+    async def list_tools(session):
+        return {tool.name: tool for tool in (await session.list_tools()).tools}
+
+    return over_mcp(mcp_app[1], list_tools)
+
+
+def call(mcp_app, name: str, arguments: dict):
+    return over_mcp(mcp_app[1], lambda session: session.call_tool(name, arguments))
+
+
+def test_every_public_endpoint_is_a_tool_and_nothing_private_is(mcp_app, tools):
+    named = httpx.get(mcp_app[0] + "gradio_api/info", timeout=10).json()["named_endpoints"]
+    assert set(tools) == {name.lstrip("/") for name in named} == PUBLIC
+
+
+def test_each_tool_says_what_it_does_and_returns(tools):
+    for name, tool in tools.items():
+        summary, _, returns = tool.description.partition(" Returns: ")
+        assert summary.endswith(".") and len(summary) > 40, name
+        assert returns.strip(), f"{name}: its docstring needs a Returns: section"
+        assert "Workers AI" in summary, name
+
+
+def test_each_parameter_is_typed_and_described(tools):
+    for name, tool in tools.items():
+        schema = tool.inputSchema
+        assert schema["type"] == "object" and schema["properties"], name
+        assert schema.get("required", []) == REQUIRED.get(name, []), name
+        for parameter, spec in schema["properties"].items():
+            assert spec.get("type") in {"string", "number", "integer"}, (name, parameter)
+            assert len(spec.get("description", "")) > 15, (name, parameter)
+    assert "history" not in tools["chat"].inputSchema["properties"]  # a gr.State, not an API parameter
+    assert tools["estimate_cost"].inputSchema["properties"]["queries_per_day"]["type"] == "integer"
+    assert tools["search"].inputSchema["properties"]["top_k"]["type"] == "number"
+    for name in ("classify", "transcribe"):
+        file_input = next(iter(tools[name].inputSchema["properties"].values()))
+        assert "url to a file" in file_input["format"], name
+
+
+def test_model_parameters_take_any_model_id(tools):
+    """The dropdowns only suggest models: an `enum` would make strict MCP clients refuse every other id."""
+    for name in PUBLIC - {"estimate_cost"}:
+        model = tools[name].inputSchema["properties"]["model"]
+        assert model["type"] == "string" and "enum" not in model, name
+        assert model["default"].startswith("@cf/"), name
+
+
+@pytest.mark.parametrize("module, name", [("chat", "chat"), ("vision", "classify"), ("speech", "transcribe"),
+                                          ("embeddings", "similarity"), ("embeddings", "search"),
+                                          ("cost_tab", "estimate_cost")])
+def test_docstrings_give_each_parameter_one_line(module, name):
+    """Gradio reads one line per parameter and drops continuation lines: keep each description on one."""
+    import importlib
+
+    fn = getattr(importlib.import_module(f"components.{module}"), name)
+    doc = inspect.getdoc(fn)
+    args = doc.split("Args:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    parameters = set(inspect.signature(fn).parameters)
+    for line in args:
+        assert line.startswith("    ") and line[4:].split(":", 1)[0] in parameters, f"{name}: {line!r}"
+
+
+def test_estimate_cost_tool_returns_the_calculators_answer(mcp_app, client):
+    from components import cost_tab
+
+    arguments = dict(queries_per_day=5000, chat_model="@cf/meta/llama-3.2-3b-instruct", gpu_usd_per_hour=1.2)
+    result = call(mcp_app, "estimate_cost", arguments)
+    assert not result.isError
+    summary, table = ast.literal_eval(result.content[0].text)
+    expected_summary, expected_table = asyncio.run(cost_tab.estimate_cost(**arguments))
+    assert summary == expected_summary and summary.startswith("**5,000 queries a day**")
+    assert table["headers"] == list(expected_table.columns)
+    assert table["data"] == expected_table.astype(str).values.tolist()
+
+
+def test_similarity_tool_embeds_on_workers_ai(mcp_app, client, fake):
+    sentences = "A cat sits on the mat.\nA kitten rests on a rug.\nShares fell sharply today."
+    result = call(mcp_app, "similarity", {"sentences": sentences, "model": "@cf/baai/bge-small-en-v1.5"})
+    assert not result.isError
+    _heatmap, _map, matrix = ast.literal_eval(result.content[0].text)
+    assert matrix["headers"][0] == "sentence" and len(matrix["data"]) == 3
+    cosines = [row[1:] for row in matrix["data"]]
+    assert all(cosines[i][i] == pytest.approx(1.0, abs=1e-3) for i in range(3))
+    assert cosines[0][1] > cosines[0][2], "the cat and the kitten are closer than the cat and the shares"
+    assert [r.path.rsplit("/ai/run/", 1)[1] for r in fake.requests] == ["@cf/baai/bge-small-en-v1.5"]
+
+
+def test_a_failed_tool_call_carries_the_sentence(mcp_app, client):
+    result = call(mcp_app, "similarity", {"sentences": "Only one sentence."})
+    assert result.isError
+    assert "Enter at least two sentences" in result.content[0].text
