@@ -7,27 +7,24 @@ The Blocks are built at import (no network, no model loads), so `demo` can be mo
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import os
-import sys
 
 # Before gradio is imported: no analytics, no hub lookups from a demo that must also run offline.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-if importlib.util.find_spec("matplotlib") is None:
-    # Gradio 6.31 tries `import matplotlib` twice per streamed update (utils.MatplotlibBackendMananger), and a
-    # missing package is searched for on sys.path every time: ~20% of the CPU of a busy stream. Record the
-    # absence once; `import matplotlib` then fails at once with the ImportError Gradio expects.
-    sys.modules["matplotlib"] = None
+from components import gradio_tuning  # noqa: E402
 
+gradio_tuning.mark_matplotlib_absent()  # before gradio is imported: see components/gradio_tuning.py
 import gradio as gr  # noqa: E402
 
 from components import chat, cost_tab, embeddings, speech, vision  # noqa: E402
 from components.header import CSS, header_html, meter_html, refresh_meter  # noqa: E402
 from components.ui import refresh_models  # noqa: E402
 from components.backend import shared_client  # noqa: E402
+
+gradio_tuning.lazy_session_config()
 
 THEME = gr.themes.Soft(primary_hue="orange", secondary_hue="amber")  # built-in: bundled fonts, no CDN
 
