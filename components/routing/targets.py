@@ -1,0 +1,74 @@
+"""Where a hard question goes: a large Workers AI model, or Anthropic's Messages API when ANTHROPIC_API_KEY is set.
+
+- With ANTHROPIC_API_KEY: Claude (ANTHROPIC_MODEL, default claude-sonnet-4-5), priced in dollars from
+  anthropic_prices.json.
+- Otherwise, on Workers AI: ROUTING_ESCALATION_MODEL, default @cf/meta/llama-3.3-70b-instruct-fp8-fast, priced in
+  neurons like every Workers AI call (and metered against the budgets like one).
+- Offline (no Cloudflare account): none. The offline engine has no stronger model, and the offline mode promises
+  that nothing leaves the machine, so a complex question gets an "escalation unavailable offline" message.
+
+The environment is read at each call (it is a dictionary lookup), so tests and a restarted app see changes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..backend import is_offline
+from ..workers_ai import estimate, short_name
+from .anthropic import Anthropic, AnthropicSettings, price_usd
+
+WORKERS_AI, ANTHROPIC = "workers-ai", "anthropic"
+DEFAULT_ESCALATION_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A model that answers escalated questions."""
+
+    provider: str  # WORKERS_AI or ANTHROPIC
+    model: str
+
+    @property
+    def label(self) -> str:
+        """'llama-3.3-70b-instruct-fp8-fast', 'claude-sonnet-4-5 (Anthropic)'."""
+        return f"{self.model} (Anthropic)" if self.provider == ANTHROPIC else short_name(self.model)
+
+    def cost_usd(self, input_tokens: int, output_tokens: int) -> float | None:
+        """List price of a call of that size; None when unknown."""
+        if self.provider == ANTHROPIC:
+            return price_usd(self.model, input_tokens, output_tokens)
+        return estimate(self.model, input_tokens=input_tokens, output_tokens=output_tokens).usd
+
+
+def escalation_target(env: Mapping[str, str] | None = None) -> Target | None:
+    """The live escalation target, or None offline."""
+    env = os.environ if env is None else env
+    if is_offline():
+        return None
+    anthropic = AnthropicSettings.from_env(env)
+    if anthropic.configured:
+        return Target(ANTHROPIC, anthropic.model)
+    return Target(WORKERS_AI, (env.get("ROUTING_ESCALATION_MODEL") or "").strip() or DEFAULT_ESCALATION_MODEL)
+
+
+def baseline_target(target: Target | None) -> Target:
+    """What "send everything to the big model" is measured against: the target, or offline the Workers AI
+    model a configured account would escalate to."""
+    return target or Target(WORKERS_AI, DEFAULT_ESCALATION_MODEL)
+
+
+_anthropic: Anthropic | None = None
+
+
+def anthropic_client() -> Anthropic:
+    """The Anthropic client for the current environment (one installed with `use_anthropic` wins)."""
+    return _anthropic or Anthropic(AnthropicSettings.from_env())
+
+
+def use_anthropic(client: Anthropic | None) -> None:
+    """Install an Anthropic client explicitly (tests: no retry sleeps), or None to read the environment again."""
+    global _anthropic
+    _anthropic = client
