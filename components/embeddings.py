@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .answer_cost import cost_line, show_cost_after
+from .how_it_works import panel, show_requests_after
 from .embedding_plots import cosine_matrix, heatmap_figure, map_figure, short_labels
 from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
 from .backend import default_model, model_or_default, shared_client
@@ -308,10 +309,13 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
             )
             search_cost = cost_line()
 
+    requests = panel("embeddings")
     compared = compare.click(similarity, [sentences, model], [heatmap, sentence_map, matrix],
                              api_name="similarity", concurrency_limit=concurrency_limit())
     show_cost_after(compared, "similarity", similarity_cost, meter)
+    show_requests_after(compared, "similarity", requests)
     searched = search_btn.click(search, [query, corpus, top_k, model], [results], api_name="search",
                                 concurrency_limit=concurrency_limit())
     show_cost_after(searched, "search", search_cost, meter)
+    show_requests_after(searched, "search", requests)
     return [(EMBEDDINGS, model)]

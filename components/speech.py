@@ -31,6 +31,7 @@ from .subtitles import (
     words_from_text,
 )
 from .answer_cost import cost_line, show_cost_after
+from .how_it_works import panel, show_requests_after
 from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
 from .backend import default_model, model_or_default, shared_client
 from .usage import metered
@@ -233,10 +234,12 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
             with gr.Row():
                 vtt = gr.File(label="Subtitles (WebVTT)")
                 srt = gr.File(label="Subtitles (SRT)")
+    requests = panel("transcribe")
     model.change(_show_options, model, [language, task], api_visibility="private")
     answered = button.click(
         transcribe, [recording, model, language, task], [text, vtt, srt, player],
         api_name="transcribe", concurrency_limit=concurrency_limit(),
     )
     show_cost_after(answered, "transcribe", cost, meter)
+    show_requests_after(answered, "transcribe", requests)
     return [(SPEECH, model)]

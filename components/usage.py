@@ -44,6 +44,7 @@ from pathlib import Path
 from .backend import shared_client
 from .ui import InputProblem
 from .workers_ai import CHAT, Estimate, format_neurons, until_utc_midnight
+from .workers_ai._trace import capture
 
 log = logging.getLogger("showcase")
 
@@ -366,9 +367,10 @@ class Meter:
 def metered(request, action: str, task: str, upper: Estimate) -> Iterator[Meter]:
     """Reserve `upper` for `request`'s visitor (or refuse, before any request), run the body, settle."""
     ledger = shared_ledger()
-    reservation = ledger.reserve(visitor_key(request), session_key(request), action, task, upper)
-    meter = Meter(upper)
-    try:
-        yield meter
-    finally:
-        ledger.settle(reservation, meter.actual)
+    with capture((session_key(request), action)):  # what is sent (nothing, if refused), for "How it works"
+        reservation = ledger.reserve(visitor_key(request), session_key(request), action, task, upper)
+        meter = Meter(upper)
+        try:
+            yield meter
+        finally:
+            ledger.settle(reservation, meter.actual)

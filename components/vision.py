@@ -15,6 +15,7 @@ import gradio as gr
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .answer_cost import cost_line, show_cost_after
+from .how_it_works import panel, show_requests_after
 from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
 from .backend import default_model, model_or_default, shared_client
 from .usage import metered
@@ -145,9 +146,11 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
             labels = gr.Label(num_top_classes=5, label="Top 5 labels")
             cost = cost_line()
     gr.Examples([[str(ASSETS / name)] for name in EXAMPLES], inputs=[image], label="Try an example")
+    requests = panel("classify")
     for event in (
         button.click(classify, [image, model], labels, api_name="classify", concurrency_limit=concurrency_limit()),
         image.upload(classify, [image, model], labels, api_visibility="private", concurrency_limit=concurrency_limit()),
     ):
         show_cost_after(event, "classify", cost, meter)
+        show_requests_after(event, "classify", requests)
     return [(VISION, model)]

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from . import _trace
 from ._config import Settings
 from ._errors import (
     ConnectionFailedError,
@@ -137,10 +138,12 @@ class WorkersAI:
         headers = {**self.settings.headers(), **kwargs.pop("headers", {})}
         attempt = 0
         while True:
-            started = time.perf_counter()
+            started, sent = time.perf_counter(), None
             try:
                 request = self._client().build_request(method, url, headers=headers, **kwargs)
+                sent = _trace.record(request, self.settings.account_id)
                 response = await self._client().send(request, stream=stream)
+                _trace.answered(sent, response, time.perf_counter() - started)
                 log.info("%s %s → %s in %.0f ms", method, model or "catalogue", response.status_code,
                          1000 * (time.perf_counter() - started))
                 if response.status_code < 400:
@@ -161,6 +164,8 @@ class WorkersAI:
                 error = UpstreamTimeoutError(detail=str(exc))
             except httpx.TransportError as exc:
                 error = ConnectionFailedError(detail=str(exc))
+            if sent is not None and sent.seconds is None:  # no answer at all: say why in the trace
+                _trace.answered(sent, None, time.perf_counter() - started, failure=error.user_message)
             delay = self._retry_delay(error, attempt)
             if delay is None:
                 raise self._scrub(error)

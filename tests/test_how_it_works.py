@@ -1,0 +1,91 @@
+"""The "How it works" panels: the exact requests an answer sent, never the token, with retries and refusals."""
+
+import asyncio
+
+import gradio as gr
+import pytest
+
+from components import embeddings, how_it_works, speech, vision
+from components.usage import session_key
+from components.workers_ai._trace import recent
+from tests.conftest import ACCOUNT_ID, ASSETS, TOKEN
+from tests.fake_workers_ai import Fault
+
+
+def page(session: str) -> gr.Request:
+    return gr.Request(headers={}, client={"host": "127.0.0.1", "port": 1}, session_hash=session)
+
+
+def shown(session: str, action: str) -> str:
+    return how_it_works.describe_trace(recent((session_key(page(session)), action)))
+
+
+def test_an_image_is_shown_as_raw_bytes_with_the_account_and_token_as_placeholders(client, fake):
+    asyncio.run(vision.classify(str(ASSETS / "cat-chelsea.png"), "@cf/microsoft/resnet-50", request=page("v1")))
+    text = shown("v1", "classify")
+    size = (ASSETS / "cat-chelsea.png").stat().st_size
+    assert "1 request to Workers AI" in text
+    assert f"POST {fake.base_url}/accounts/{{account_id}}/ai/run/@cf/microsoft/resnet-50" in text
+    assert "Authorization: Bearer $CLOUDFLARE_API_TOKEN" in text
+    assert "Content-Type: application/octet-stream" in text
+    assert f"Content-Length: {size}" in text and f"{size:,} bytes of binary data" in text
+    assert "→ HTTP 200, application/json" in text
+    assert TOKEN not in text and ACCOUNT_ID not in text
+
+
+def test_json_bodies_are_shown_with_long_values_shortened(client, fake):
+    sentences = "\n".join(f"Sentence number {i} about the weather." for i in range(30))
+    asyncio.run(embeddings.similarity(sentences, "@cf/baai/bge-small-en-v1.5", request=page("e1")))
+    text = shown("e1", "similarity")
+    assert "Content-Type: application/json" in text
+    assert '"Sentence number 0 about the weather."' in text
+    assert "… 24 more" in text, "30 texts: the first six are listed, the rest counted"
+
+
+def test_base64_audio_reads_as_one_shortened_line(client, fake):
+    wav = ASSETS / "speech-fox.wav"
+    asyncio.run(speech.transcribe(str(wav), "@cf/openai/whisper-large-v3-turbo", request=page("s1")))
+    text = shown("s1", "transcribe")
+    assert '"audio": "' in text and "characters in all)" in text
+    assert len(text) < 3_000, "the 220 KB base64 body is not pasted into the page"
+
+
+def test_a_retried_request_shows_both_attempts(client, fake):
+    fake.fail(Fault.error(429, 3040, "Capacity temporarily exceeded"))
+    asyncio.run(vision.classify(str(ASSETS / "coffee-cup.png"), "@cf/microsoft/resnet-50", request=page("v2")))
+    text = shown("v2", "classify")
+    assert "2 requests to Workers AI" in text
+    assert "→ HTTP 429" in text and "→ HTTP 200" in text
+
+
+def test_a_connection_failure_says_there_was_no_answer(client, fake):
+    fake.fail(*[Fault.reset_connection()] * 3)
+    with pytest.raises(gr.Error):
+        asyncio.run(vision.classify(str(ASSETS / "coffee-cup.png"), "@cf/microsoft/resnet-50", request=page("v3")))
+    assert "→ no answer after" in shown("v3", "classify")
+
+
+def test_a_refused_call_shows_that_nothing_was_sent(client, fake, budget):
+    budget(per_visitor=0.000001)
+    with pytest.raises(gr.Error):
+        asyncio.run(vision.classify(str(ASSETS / "coffee-cup.png"), "@cf/microsoft/resnet-50", request=page("v4")))
+    assert "nothing was sent" in shown("v4", "classify")
+    assert not fake.requests
+
+
+def test_sessions_see_only_their_own_requests(client, fake):
+    asyncio.run(vision.classify(str(ASSETS / "cat-chelsea.png"), "@cf/microsoft/resnet-50", request=page("mine")))
+    assert "Nothing sent yet" in shown("someone-else", "classify")
+
+
+def test_a_prompt_cannot_break_out_of_the_code_block():
+    entry = how_it_works.SentRequest("POST", "https://x/run/m", "application/json", 10,
+                                     {"messages": [{"role": "user", "content": "``` <script>alert(1)</script>"}]})
+    trace = how_it_works.Trace()
+    trace.append(entry)
+    text = how_it_works.describe_trace(trace)
+    assert "````http" in text, "the fence is longer than any run of backticks inside"
+
+
+def test_every_tab_has_its_explainer():
+    assert set(how_it_works.EXPLAINERS) == {"chat", "classify", "transcribe", "embeddings"}
