@@ -35,9 +35,12 @@ system-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium espeak-ng >/dev/null; }
 
-# README pictures, from the running app against the fake server, in headless Chromium.
+# README pictures, from the running app against the fake server, in headless Chromium: every tab, two in
+# dark mode, two at phone width (390 px).
 screenshots: $(TEST_DEPS) system-deps
 	$(PY) -m tests.make_screenshots
+	$(PY) -m tests.make_screenshots --dark --only vision,embeddings
+	$(PY) -m tests.make_screenshots --width 390 --only chat,vision
 
 clean:
 	rm -rf $(VENV) .gradio

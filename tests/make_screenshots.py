@@ -17,6 +17,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+PHONE_WIDTH = 480  # at or below this width the files are named *-phone.png
+
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -31,11 +33,11 @@ SAMPLE_REPLY = (
 )
 
 
-def shoot(url: str, out: Path, width: int, dark: bool) -> list[Path]:
+def shoot(url: str, out: Path, width: int, dark: bool, only: set[str] | None = None) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
-    suffix = "-dark" if dark else ""
+    suffix = ("-phone" if width <= PHONE_WIDTH else "") + ("-dark" if dark else "")
     saved = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -44,9 +46,16 @@ def shoot(url: str, out: Path, width: int, dark: bool) -> list[Path]:
         page.wait_for_selector('[data-testid="backend-badge"]', timeout=30_000)
 
         def tab(name: str):
-            page.get_by_role("tab", name=name).click()
+            shown = page.get_by_role("tab", name=name)
+            if shown.count() and shown.first.is_visible():
+                shown.first.click()
+            else:  # at phone width the last tabs move into Gradio's "⋯" menu
+                page.locator(".overflow-menu > button").click()
+                page.locator(".overflow-dropdown button", has_text=name).click()
 
         def save(name: str):
+            if only and name not in only:
+                return
             path = out / f"{name}{suffix}.png"
             page.screenshot(path=str(path), full_page=True)
             saved.append(path)
@@ -92,6 +101,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "assets" / "screenshots")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--dark", action="store_true")
+    parser.add_argument("--only", help="comma-separated tabs to save (all by default), e.g. chat,vision")
     args = parser.parse_args()
     from components import workers_ai
     from tests.conftest import ACCOUNT_ID, TOKEN, launch_app, make_settings
@@ -102,7 +112,8 @@ def main() -> None:
         fake.stream_tokens = [w + " " for w in SAMPLE_REPLY.split(" ")]
         demo, url = launch_app(workers_ai.WorkersAI(make_settings(fake)))
         try:
-            for path in shoot(url, args.out, args.width, args.dark):
+            only = set(args.only.split(",")) if args.only else None
+            for path in shoot(url, args.out, args.width, args.dark, only):
                 print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
         finally:
             demo.close()
