@@ -157,13 +157,21 @@ async def _answer(
     yield reply, stats
 
 
-async def respond(message, history, model, system_prompt, max_tokens, temperature,
+async def respond(message, history, model, system_prompt, max_tokens, temperature, route_mode: str = "",
                   request: gr.Request | None = None):
     """The page's chat function: the reply streams into the chat, the statistics line beside it.
 
     A failure becomes a notice in the conversation instead of an exception: Gradio 6.31's ChatInterface
     leaves its textbox disabled after its function raises, and the visitor could not type again.
+    In Auto-route mode (components/chat_routing.py) each message is judged and routed first.
     """
+    from . import chat_routing  # deferred: chat_routing builds on this module
+
+    if route_mode == chat_routing.AUTO_ROUTE:
+        async for item in chat_routing.respond_routed(message, history, model, system_prompt, max_tokens,
+                                                      temperature, request):
+            yield item
+        return
     model = model_or_default(model, CHAT)
     if note := loading_note(model):
         yield "", f"*{note}*"
@@ -209,9 +217,13 @@ async def chat(
 def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     """The Chat tab; each answer refreshes the header `meter` (if given). Returns its model dropdown, for the
     app to fill from the live catalogue."""
+    from . import chat_routing  # deferred: chat_routing builds on this module
+
     if notice := setup_notice() or (OFFLINE_NOTICE if is_offline() else ""):
         gr.Markdown(notice, elem_classes="setup-notice")
-    model = model_dropdown(CHAT, info="Any text-generation model id works; the list is the live catalogue.")
+    with gr.Row(equal_height=True):
+        model = model_dropdown(CHAT, info="Any text-generation model id works; the list is the live catalogue.")
+        route_mode = chat_routing.route_mode_control()
     system_prompt = gr.Textbox(
         OFFLINE_SYSTEM_PROMPT if is_offline() else DEFAULT_SYSTEM_PROMPT, label="System prompt", lines=2, render=False
     )
@@ -224,7 +236,7 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
         textbox=gr.Textbox(
             placeholder="Ask anything…", submit_btn=True, stop_btn=True, show_label=False, elem_id="chat-input"
         ),
-        additional_inputs=[model, system_prompt, max_tokens, temperature],
+        additional_inputs=[model, system_prompt, max_tokens, temperature, route_mode],
         additional_inputs_accordion=gr.Accordion("Parameters", open=False, render=False),
         additional_outputs=[stats],
         examples=[[e] for e in EXAMPLES],
@@ -232,6 +244,7 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
         api_visibility="private",  # the public /chat below returns the reply alone
     )
     stats.render()
+    summary = chat_routing.summary_box()
     # The statistics line changes when an answer starts and when it is complete (with its cost): the cue to
     # bring the header meter up to date. ChatInterface keeps its own events to itself.
     if meter is not None:
@@ -249,4 +262,5 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
         api_name="chat",
         concurrency_limit=concurrency_limit(),
     )
+    chat_routing.wire(stats, summary, model, system_prompt, max_tokens, temperature, concurrency_limit())
     return [(CHAT, model)]

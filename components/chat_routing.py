@@ -1,0 +1,119 @@
+"""The chat tab's Auto-route mode: the mode switch, the route line under each answer, the session summary, and
+the public `/chat_routed` endpoint. The routing itself lives in components/routing.
+
+In Auto-route each message is judged first and answered by the tab's model (the edge) or escalated; the
+statistics line under the answer becomes its route line (route, verdict and score, cost), and the summary under
+the chat shows the session's split and what it saved. Single-model chat stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from .backend import default_model, is_offline, model_or_default
+from .chat import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX
+from .ui import friendly_errors, loading_note, user_error
+from .usage import session_key
+from .workers_ai import CHAT
+
+SINGLE_MODEL, AUTO_ROUTE = "Single model", "Auto-route"
+ROUTE_MODES = [SINGLE_MODEL, AUTO_ROUTE]
+
+
+def _routing():
+    from . import routing  # imported on first use: routing imports the chat module, which imports this one
+
+    return routing
+
+
+def route_mode_control() -> gr.Radio:
+    """The switch between plain chat with the chosen model and Auto-route."""
+    escalation = "nowhere offline" if is_offline() else "a large model"
+    return gr.Radio(
+        ROUTE_MODES, value=SINGLE_MODEL, label="Routing", elem_id="route-mode",
+        info=f"Auto-route: a cheap judge sends easy questions to the model above (the edge) and hard ones to "
+             f"{escalation}; each answer says which way it went, why, and what it cost.",
+    )
+
+
+def summary_box() -> gr.Markdown:
+    return gr.Markdown(_routing().summary.EMPTY, elem_classes="route-summary", elem_id="route-summary")
+
+
+async def respond_routed(message, history, model, system_prompt, max_tokens, temperature,
+                         request: gr.Request | None = None):
+    """The page's chat function in Auto-route: the reply streams into the chat, the route line beside it."""
+    routing = _routing()
+    model = model_or_default(model, CHAT)
+    if note := loading_note(model):
+        yield "", f"*{note}*"
+    reply = ""
+    try:
+        async for reply, info in routing.routed_answer(message, history, model, system_prompt, max_tokens,
+                                                       temperature, request):
+            if info.finished:  # counted before the page sees the final line, whose change refreshes the summary
+                routing.summaries.add(session_key(request), info)
+            yield reply, info.line()
+    except Exception as exc:
+        notice = ERROR_PREFIX + user_error(exc).message
+        yield ([reply] if reply else []) + [notice], ""
+
+
+def session_summary(request: gr.Request) -> str:
+    """This page session's Auto-route summary."""
+    return _routing().summaries.get(session_key(request)).line()
+
+
+@friendly_errors
+async def chat_routed(
+    message: str,
+    history: list[dict] | None = None,
+    model: str = default_model(CHAT),
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+    max_tokens: float = DEFAULT_MAX_TOKENS,
+    temperature: float = 0.6,
+    request: gr.Request | None = None,
+):
+    """Chat with Auto-route: a cheap judge answers easy messages with the edge model and escalates hard ones.
+
+    Args:
+        message: What to say.
+        history: Earlier turns of this conversation (kept per API session; leave empty to start fresh).
+        model: The edge model, any Workers AI text-generation model id, e.g. "@cf/meta/llama-3.1-8b-instruct-fast".
+        system_prompt: Instructions that shape every answer.
+        max_tokens: The longest answer to generate, in tokens (1-8192).
+        temperature: Randomness, 0 (deterministic) to 5; Anthropic accepts at most 1, so more is capped there.
+
+    Returns:
+        The reply text (cumulative while streaming); the route as a dict (route "edge", "escalated", "fallback"
+        or "offline", the answering model, the judge's verdict, score and reason, the cost in dollars and the
+        baseline cost of sending it to the big model), and the conversation including this turn.
+    """
+    routing = _routing()
+    history = list(history or [])
+    async for reply, info in routing.routed_answer(message, history, model, system_prompt, max_tokens,
+                                                   temperature, request):
+        if not info.finished:
+            yield reply, info.to_dict(), history
+            continue
+        routing.summaries.add(session_key(request), info)
+        yield reply, info.to_dict(), history + [{"role": "user", "content": message},
+                                                {"role": "assistant", "content": reply}]
+
+
+def wire(stats: gr.Markdown, summary: gr.Markdown, model, system_prompt, max_tokens, temperature,
+         concurrency_limit: int) -> None:
+    """The summary follows each answer; `/chat_routed` serves API and MCP callers."""
+    stats.change(session_summary, None, summary, api_visibility="private", queue=False)
+    api_message = gr.Textbox(label="Message", visible=False)
+    api_reply = gr.Textbox(label="Reply", visible=False)
+    api_route = gr.JSON(label="Route", visible=False)
+    api_history = gr.State([])
+    api_button = gr.Button(visible=False)
+    api_button.click(
+        chat_routed,
+        [api_message, api_history, model, system_prompt, max_tokens, temperature],
+        [api_reply, api_route, api_history],
+        api_name="chat_routed",
+        concurrency_limit=concurrency_limit,
+    )
