@@ -50,6 +50,13 @@ def test_a_complex_question_escalates_to_the_70b_and_is_metered(client, fake, bu
     assert info.answer_usd == pytest.approx(info.baseline_usd)
 
 
+def test_the_workers_ai_escalation_model_comes_from_the_environment(client, fake, monkeypatch):
+    monkeypatch.setenv("ROUTING_ESCALATION_MODEL", "@cf/google/gemma-4-26b-a4b-it")
+    reply, info, _ = route(COMPLEX_PROMPT)
+    assert info.route == ESCALATED and [r.model for r in chat_runs(fake)] == ["@cf/google/gemma-4-26b-a4b-it"]
+    assert reply == FAKE_REPLY and "Escalated → gemma-4-26b-a4b-it" in info.line()
+
+
 def test_a_complex_question_escalates_to_anthropic_when_a_key_is_set(client, fake, anthropic, fake_anthropic):
     history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]
     reply, info, outputs = route(COMPLEX_PROMPT, history, system_prompt="Think carefully.")
@@ -201,7 +208,7 @@ def test_summary_says_when_routing_cost_more_and_leaves_unknown_prices_out():
     summary.add(info(EDGE, 0.002, 0.001))
     summary.add(info(EDGE, None, 0.5))
     assert summary.answers == 2 and summary.unpriced == 1 and summary.baseline_usd == pytest.approx(0.001)
-    assert "≈ $0.0010 more than vs sending" in summary.line() and "without a known price" in summary.line()
+    assert "≈ $0.0010 more than sending everything to llama-3.3-70b" in summary.line() and "without a known price" in summary.line()
     offline = RouteSummary()
     offline.add(info(OFFLINE, 0.001, 0.01, offline=True))
     assert "would save" in offline.line() and "Workers AI list prices" in offline.line()

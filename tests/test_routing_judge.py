@@ -66,14 +66,20 @@ def test_embedding_judge_leave_one_out_with_the_real_offline_model(offline_engin
         backend.use_client(workers_ai.WorkersAI(workers_ai.Settings()))
 
 
-def test_embedding_judge_embeds_its_examples_once_and_meters_each_message(client, fake):
+def test_embedding_judge_embeds_its_examples_once_and_meters_each_message(client, fake, budget):
+    ledger = budget()
     judge = EmbeddingJudge()
     first = collect_one(judge.judge(SIMPLE_PROMPT))
     second = collect_one(judge.judge(COMPLEX_PROMPT))
     bodies = [r.json for r in fake.requests if r.model == EMBED_MODEL]
     assert [len(b["text"]) for b in bodies] == [len(labelled_set()), 1, 1], "examples once, then one text each"
     assert first.label == SIMPLE and second.label == COMPLEX
-    assert first.cost.neurons > second.cost.neurons > 0, "the first verdict carries the examples' one-off cost"
+    # Each verdict costs its own message only; the examples' one-off embedding is metered, not billed to it.
+    assert first.cost.neurons == pytest.approx(1841 * j.estimate_tokens(SIMPLE_PROMPT) / 1e6)
+    assert second.cost.neurons == pytest.approx(1841 * j.estimate_tokens(COMPLEX_PROMPT) / 1e6)
+    examples = sum(j.estimate_tokens(text) for text, _ in labelled_set())
+    charged = ledger.snapshot().today[("Text Embeddings", EMBED_MODEL)]
+    assert charged == pytest.approx(first.cost.neurons + second.cost.neurons + 1841 * examples / 1e6)
     assert 0 <= first.score < 0.5 <= second.score <= 1
 
 

@@ -23,7 +23,7 @@ import asyncio
 import json
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -160,7 +160,9 @@ class EmbeddingJudge:
             return self._vectors[model], cost
 
     async def judge(self, message: str, request=None) -> Verdict:
-        exemplars, setup_cost = await self.exemplars(request)
+        # Embedding the examples is a one-off for the whole process (metered when it happens, to whoever asked
+        # first); a verdict's cost is what judging this message cost, which is what every message pays.
+        exemplars, _once = await self.exemplars(request)
         cost = estimate(self.model, input_tokens=estimate_tokens(message))
         with metered(request, "route-judge", EMBEDDINGS, cost) as meter:
             vector = (await embed_texts([message], self.model))[0]
@@ -170,8 +172,6 @@ class EmbeddingJudge:
             score, reason = knn_score(vector, exemplars, labels)
         else:
             score, reason = centroid_score(vector, exemplars, labels)
-        if setup_cost is not None and setup_cost.neurons is not None and cost.neurons is not None:
-            cost = replace(cost, neurons=cost.neurons + setup_cost.neurons, basis=cost.basis + " + the examples, once")
         return verdict_for(score, self.name, reason, cost)
 
 

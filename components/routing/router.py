@@ -104,8 +104,7 @@ class RouteInfo:
             spent = "price unknown" if self.spent_usd is None else f"≈ {format_usd(self.spent_usd)}"
             text = f"{would} {spent}"
             if self.judge_usd:
-                once = self.verdict and self.verdict.cost and "once" in self.verdict.cost.basis
-                text += f" (judge {format_usd(self.judge_usd)}{', incl. embedding its examples once' if once else ''})"
+                text += f" (judge {format_usd(self.judge_usd)})"
             if self.baseline_usd is not None and self.route != ESCALATED:
                 text += f" · on {self.baseline.label}: ≈ {format_usd(self.baseline_usd)}"
             parts.append(text)

@@ -74,10 +74,10 @@ class RouteSummary:
         spend, save = ("would spend", "would save") if self.offline else ("spent", "saved")
         money = f"{spend} ≈ {format_usd(self.spent_usd)}"
         if self.saved_usd >= 0:
-            money += f" · {save} ≈ {format_usd(self.saved_usd)} ({self.saved_share:.0%})"
+            money += f" · {save} ≈ {format_usd(self.saved_usd)} ({self.saved_share:.0%}) vs sending everything to "
         else:
-            money += f" · ≈ {format_usd(-self.saved_usd)} more than"
-        money += f" vs sending everything to {self.baseline_label}"
+            money += f" · ≈ {format_usd(-self.saved_usd)} more than sending everything to "
+        money += self.baseline_label
         if self.offline:
             money += " (Workers AI list prices)"
         if self.unpriced:
