@@ -7,7 +7,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 for _name in ("CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_BASE_URL", "CLOUDFLARE_AI_GATEWAY",
               "CLOUDFLARE_AI_GATEWAY_TOKEN", "CLOUDFLARE_AI_GATEWAY_URL", "DEMO_NEURON_BUDGET_PER_VISITOR",
-              "DEMO_NEURON_BUDGET_TOTAL", "DEMO_STATE_DIR"):
+              "DEMO_NEURON_BUDGET_TOTAL", "DEMO_STATE_DIR", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL",
+              "ROUTING_ESCALATION_MODEL"):
     os.environ.pop(_name, None)  # tests configure the client and budgets explicitly, never from the developer's shell
 
 from pathlib import Path  # noqa: E402
