@@ -63,6 +63,72 @@ def fake_server(backlog: int = 256) -> Iterator:
         yield fake
 
 
+class ChildFake:
+    """The fake in a process of its own, for the concurrency figures.
+
+    In the bench's process, the fake's ~50 streaming threads (each waking 30 times a second) and the bench's
+    HTTP client share one GIL: the client's event loop then waits its turn behind them and reads the app's
+    answers late, which the figures would blame on the app. Cloudflare is not in the caller's process either.
+    Settings are given at start; `stats()` reads what the fake saw (`time.monotonic()` is system-wide on Linux,
+    the same clock as this process's `perf_counter`)."""
+
+    def __init__(self, conn, base_url: str, gateway_url: str) -> None:
+        self._conn, self.base_url, self.gateway_url = conn, base_url, gateway_url
+
+    def _ask(self, command: str):
+        self._conn.send(command)
+        return self._conn.recv()
+
+    def restart_counts(self) -> None:
+        """Forget the requests seen so far; `max_in_flight` starts again from what is in flight now."""
+        self._ask("restart")
+
+    def stats(self) -> dict:
+        """{"max_in_flight": n, "request_times": [monotonic time of each model request]}"""
+        return self._ask("stats")
+
+
+def _serve_child_fake(conn, settings: dict, backlog: int) -> None:
+    with fake_server(backlog) as fake:
+        for name, value in settings.items():
+            setattr(fake, name, value)
+        conn.send((fake.base_url, fake.gateway_url))
+        while True:
+            command = conn.recv()
+            if command == "restart":
+                fake.requests.clear()
+                fake.max_in_flight = fake.in_flight
+                conn.send(None)
+            elif command == "stats":
+                conn.send({"max_in_flight": fake.max_in_flight,
+                           "request_times": [request.time for request in fake.requests if request.model]})
+            else:
+                conn.send(None)
+                return
+
+
+@contextlib.contextmanager
+def fake_process(backlog: int = 256, **settings) -> Iterator[ChildFake]:
+    """`fake_server`, run in a child process with these attributes set (e.g. stream_tokens, token_delay)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_serve_child_fake, args=(child, settings, backlog), daemon=True)
+    process.start()
+    try:
+        if not parent.poll(30):
+            raise RuntimeError("the fake Workers AI process did not start")
+        base_url, gateway_url = parent.recv()
+        yield ChildFake(parent, base_url, gateway_url)
+    finally:
+        with contextlib.suppress(OSError, EOFError):
+            parent.send("stop")
+        process.join(5)
+        if process.is_alive():
+            process.kill()
+
+
 def distinct_tokens(count: int) -> list[str]:
     """Tokens that are distinct words (" w0", " w1", …): the number of words in a cumulative reply says how
     many tokens have arrived, so each token's arrival can be timed."""

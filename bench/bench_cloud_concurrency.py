@@ -21,7 +21,7 @@ import time
 import uuid
 
 from _harness import (
-    app_token_times, async_http, cpu_seconds, distinct_tokens, fake_server, median, quantile, report, running_app,
+    app_token_times, async_http, cpu_seconds, distinct_tokens, fake_process, median, quantile, report, running_app,
     verdict,
 )
 
@@ -54,16 +54,16 @@ async def measure(fake, url: str, pid: int | None, chats: int, tokens: int) -> d
             for index in range(3):
                 wall, _ = await burst(http, url, 1, tokens, f"alone {index}", use)
                 singles.append(wall)
-            fake.max_in_flight = fake.in_flight
-            fake.requests.clear()
+            fake.restart_counts()
             cpu_app, cpu_here = cpu_seconds(pid) if pid else 0.0, cpu_seconds()
             wall, runs = await burst(http, url, chats, tokens, "together", use)
             cpu_app, cpu_here = (cpu_seconds(pid) - cpu_app) if pid else None, cpu_seconds() - cpu_here
             began = min(run[0] for run in runs)
+            seen = fake.stats()
             # when each chat's request reached the fake (time.monotonic(), perf_counter's clock on Linux)
-            to_fake = sorted(request.time - began for request in fake.requests if request.model)
+            to_fake = sorted(at - began for at in seen["request_times"])
             results[case] = {"single": median(singles), "wall": wall, "runs": runs, "to_fake": to_fake,
-                             "max_in_flight": fake.max_in_flight, "cpu_app": cpu_app, "cpu_here": cpu_here}
+                             "max_in_flight": seen["max_in_flight"], "cpu_app": cpu_app, "cpu_here": cpu_here}
     return results
 
 
@@ -88,7 +88,7 @@ def rows_for(result: dict, args) -> list[list[str]]:
          f"{args.chats * args.rate:.0f} emitted", ""],
     ]
     if result["cpu_app"] is not None:
-        rows.append(["CPU during the burst: the app process / this process (fake + HTTP client)",
+        rows.append(["CPU during the burst: the app process / this process (HTTP client; the fake runs in its own)",
                      f"{result['cpu_app'] / result['wall']:.0%} / {result['cpu_here'] / result['wall']:.0%} of a core",
                      "", ""])
         rows.append(["app CPU per token delivered",
@@ -104,10 +104,8 @@ def main() -> None:
     parser.add_argument("--first-token-delay", type=float, default=0.2)
     parser.add_argument("--in-process", action="store_true")
     args = parser.parse_args()
-    with fake_server() as fake:
-        fake.stream_tokens = distinct_tokens(args.tokens)
-        fake.first_token_delay = args.first_token_delay
-        fake.token_delay = 1 / args.rate
+    with fake_process(stream_tokens=distinct_tokens(args.tokens), first_token_delay=args.first_token_delay,
+                      token_delay=1 / args.rate) as fake:
         with running_app(fake, in_process=args.in_process) as app:
             results = asyncio.run(measure(fake, app.url, app.process and app.process.pid, args.chats, args.tokens))
     how = "in-process" if args.in_process else "run as `python app.py`"
