@@ -31,6 +31,7 @@ def test_the_default_model_of_every_endpoint_is_local(api):
                 for name, spec in info.items() if any(p["parameter_name"] == "model" for p in spec["parameters"])}
     assert defaults == {
         "/chat": "@local/smollm2-135m-instruct",
+        "/chat_routed": "@local/smollm2-135m-instruct",
         "/classify": "@local/efficientnet-lite0",
         "/transcribe": "@local/whisper-tiny-en",
         "/similarity": "@local/all-minilm-l6-v2",
