@@ -242,6 +242,20 @@ def intro() -> str:
     return text
 
 
+# The calculator's example workloads, in its inputs' order (SCENARIO_FIELDS).
+SCENARIO_FIELDS = ["queries_per_day", "embedding_tokens_per_query", "prompt_tokens", "completion_tokens",
+                   "embedding_model", "chat_model", "days_per_month", "gpu_usd_per_hour"]
+SCENARIOS = {
+    "Prototype: 200 queries a day, a 3B model": dict(
+        EXAMPLE, queries_per_day=200, prompt_tokens=1000, completion_tokens=200,
+        embedding_model="@cf/baai/bge-small-en-v1.5", chat_model="@cf/meta/llama-3.2-3b-instruct"),
+    "Internal help desk: 1,000 a day, 8B fast": dict(EXAMPLE),
+    "Public support bot: 50,000 a day, 70B": dict(
+        EXAMPLE, queries_per_day=50_000, prompt_tokens=2500, completion_tokens=400,
+        chat_model="@cf/meta/llama-3.3-70b-instruct-fp8-fast", gpu_usd_per_hour=2.5),
+}
+
+
 def _priced(task: str) -> list[tuple[str, str]]:
     """The built-in Workers AI models of `task` that have a price, for the calculator's dropdowns."""
     return [(short_name(m.name), m.name) for m in builtin_models(task, "cloudflare") if m.name in PRICES]
@@ -285,13 +299,17 @@ def render(tab: gr.Tab) -> None:
             example = workload(**EXAMPLE)
             answer = gr.Markdown(_summary(example), elem_id="cost-estimate")
             table = gr.Dataframe(_table(example), label="Per month (est.)", interactive=False, wrap=True)
+    inputs = [queries, embed_tokens, prompt, completion, embedding_model, chat_model, days, gpu]
+    gr.Examples(
+        [[row[name] for name in SCENARIO_FIELDS] for row in SCENARIOS.values()], inputs=inputs,
+        example_labels=list(SCENARIOS), label="Example workloads (pick one, then Calculate)",
+    )
     with gr.Accordion("Price list (neurons, from prices.json)", open=False):
         gr.Dataframe(price_list(), interactive=False, max_height=360)
         stand_ins = ", ".join(f"{short_name(local)} as {short_name(cloud)}" for local, cloud in STAND_INS.items())
         gr.Markdown(f"Offline models are priced as the Workers AI model they stand in for: {stand_ins}. "
                     "A model that is not listed has no known price.")
 
-    calculate.click(estimate_cost, [queries, embed_tokens, prompt, completion, embedding_model, chat_model, days, gpu],
-                    [answer, table], api_name="estimate_cost")
+    calculate.click(estimate_cost, inputs, [answer, table], api_name="estimate_cost")
     for event in (tab.select, refresh.click):
         event(usage_view, None, [session_plot, today_plot, summary], api_visibility="private", queue=False)

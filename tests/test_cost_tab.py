@@ -108,3 +108,14 @@ def test_estimate_cost_endpoint(api):
     summary, table = api.predict(20_000, api_name="/estimate_cost")
     assert re.search(r"\*\*20,000 queries a day\*\* .* ≈ \*\*\$\d+\.\d\d a month\*\*", summary)
     assert table["headers"] == ["item", "neurons per day (est.)", "$ per month (est.)"]
+
+
+def test_the_example_workloads_fill_every_input_and_price_as_expected():
+    costs = {}
+    for label, row in cost_tab.SCENARIOS.items():
+        assert set(cost_tab.SCENARIO_FIELDS) == set(row), label
+        summary, table = asyncio.run(cost_tab.estimate_cost(*(row[name] for name in cost_tab.SCENARIO_FIELDS)))
+        assert "a month" in summary and len(table) >= 2, label
+        costs[label] = cost_tab.workload(*(row[name] for name in cost_tab.SCENARIO_FIELDS))
+    small, medium, large = costs.values()
+    assert small.workers_ai_usd < medium.workers_ai_usd < large.workers_ai_usd
