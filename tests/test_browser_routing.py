@@ -67,3 +67,20 @@ def test_a_failing_escalation_falls_back_to_the_edge_on_the_page(page, fake, ant
     expect(page.locator("#route-summary")).to_contain_text("1 fell back to the edge")
     wait_until(page, lambda: len(fake_anthropic.requests) == 3, "Anthropic was not tried three times")
     assert ANTHROPIC_KEY not in page.content() and "Traceback" not in page.content()
+
+
+def test_offline_auto_route_says_escalation_is_unavailable(browser, offline_served):
+    """No account: easy questions go to the local model, hard ones get a clear message and a labelled attempt."""
+    with open_app(browser, offline_served) as page:
+        auto_route(page)
+        send_chat(page, COMPLEX_PROMPT)
+        bot = page.locator('[data-testid="bot"]').last
+        expect(bot).to_contain_text("Escalation unavailable offline", timeout=120_000)
+        expect(bot).to_contain_text("The local model's attempt")
+        expect(route_line(page)).to_contain_text("Escalation unavailable offline → local smollm2-135m-instruct",
+                                                 timeout=120_000)
+        expect(route_line(page)).to_contain_text("would cost")
+        send_chat(page, SIMPLE_PROMPT)
+        expect(route_line(page)).to_contain_text("Edge → smollm2-135m-instruct", timeout=120_000)
+        expect(page.locator("#route-summary")).to_contain_text(re.compile(
+            r"100% at the edge \(2 of 2 answers; 0 escalated; 1 unavailable offline\) · would spend"))
