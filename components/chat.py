@@ -17,11 +17,13 @@ from dataclasses import dataclass
 import gradio as gr
 
 from .header import refresh_meter
+from .how_it_works import describe_trace, panel, sent_requests
 from .backend import default_model, is_offline, model_or_default, shared_client
 from .ui import (
     InputProblem, concurrency_limit, friendly_errors, loading_note, model_dropdown, setup_notice, user_error,
 )
-from .usage import metered
+from .usage import metered, session_key
+from .workers_ai._trace import capture
 from .workers_ai import CHAT, Estimate, estimate, estimate_tokens
 from .workers_ai._sse import coalesce
 
@@ -34,6 +36,9 @@ OFFLINE_NOTICE = (
 )
 MAX_MESSAGE_CHARS = 32_000  # well inside the 8B models' context; longer pastes get a clear message
 DEFAULT_MAX_TOKENS = 512
+# One set of limits for the page's sliders, the API's schema (taken from the sliders) and the check below.
+MAX_TOKENS_RANGE = (16, 4096)
+TEMPERATURE_RANGE = (0.0, 2.0)
 EXAMPLES = [
     "Explain what Cloudflare Workers AI is in three bullet points.",
     "Write a haiku about edge computing.",
@@ -41,6 +46,7 @@ EXAMPLES = [
 ]
 
 
+PAGE_ANSWER = "chat-answer"  # the page's whole answer (judge and model requests) in the How-it-works record
 ERROR_PREFIX = "⚠️ Not answered: "  # marks the page's error notices, which are never sent back to the model
 
 
@@ -106,11 +112,21 @@ def _check(message: str, max_tokens: float, temperature: float) -> str:
             f"The message is {len(message):,} characters long; the limit here is {MAX_MESSAGE_CHARS:,}. "
             "Shorten it or split it over several messages."
         )
-    if not 1 <= int(max_tokens) <= 8192:
-        raise InputProblem("Max tokens must be between 1 and 8,192.")
-    if not 0 <= float(temperature) <= 5:
-        raise InputProblem("Temperature must be between 0 and 5.")
+    _in_range("Max tokens", max_tokens, MAX_TOKENS_RANGE)
+    _in_range("Temperature", temperature, TEMPERATURE_RANGE)
     return message
+
+
+def _in_range(name: str, value, limits: tuple[float, float]) -> float:
+    """The number, or a sentence: the API events skip Gradio's own input processing (see `render`)."""
+    low, high = limits
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not low <= number <= high:  # NaN fails too
+        raise InputProblem(f"{name} must be a number between {low:g} and {high:,g}.")
+    return number
 
 
 async def _answer(
@@ -159,12 +175,24 @@ async def _answer(
 
 async def respond(message, history, model, system_prompt, max_tokens, temperature, route_mode: str = "",
                   request: gr.Request | None = None):
-    """The page's chat function: the reply streams into the chat, the statistics line beside it.
+    """The page's chat function: the reply streams into the chat, the statistics line beside it, and the
+    requests it sent into the How-it-works panel whenever that line changes (not per token).
 
     A failure becomes a notice in the conversation instead of an exception: Gradio 6.31's ChatInterface
     leaves its textbox disabled after its function raises, and the visitor could not type again.
     In Auto-route mode (components/chat_routing.py) each message is judged and routed first.
     """
+    reply, line = "", None
+    with capture((session_key(request), PAGE_ANSWER)) as sent:  # every request of this answer
+        async for reply, new_line in _respond(message, history, model, system_prompt, max_tokens, temperature,
+                                              route_mode, request):
+            changed, line = new_line != line, new_line
+            yield reply, line, describe_trace(sent) if changed else gr.skip()
+    if line is not None:
+        yield reply, line, describe_trace(sent)  # the same reply, now with every request's status and time
+
+
+async def _respond(message, history, model, system_prompt, max_tokens, temperature, route_mode, request):
     from . import chat_routing  # deferred: chat_routing builds on this module
 
     if route_mode == chat_routing.AUTO_ROUTE:
@@ -196,16 +224,17 @@ async def chat(
 ):
     """Chat with a Workers AI text-generation model; streams the reply as it is generated.
 
+    The conversation is kept per client session (a gradio_client `Client` keeps one; each MCP call starts anew).
+
     Args:
         message: What to say to the model.
-        history: Earlier turns of this conversation (kept per API session; leave empty to start fresh).
         model: Any Workers AI text-generation model id, e.g. "@cf/meta/llama-3.1-8b-instruct-fast".
         system_prompt: Instructions that shape every answer.
-        max_tokens: The longest answer to generate, in tokens (1-8192).
-        temperature: Randomness, 0 (deterministic) to 5; 0.6 is a good default.
+        max_tokens: The longest answer to generate, in tokens (16-4096).
+        temperature: Randomness, 0 (deterministic) to 2; 0.6 is a good default.
 
     Returns:
-        The reply text (cumulative while streaming), and the conversation including this turn.
+        The reply text (cumulative while streaming).
     """
     history = list(history or [])
     reply = ""
@@ -227,9 +256,10 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     system_prompt = gr.Textbox(
         OFFLINE_SYSTEM_PROMPT if is_offline() else DEFAULT_SYSTEM_PROMPT, label="System prompt", lines=2, render=False
     )
-    max_tokens = gr.Slider(16, 4096, value=DEFAULT_MAX_TOKENS, step=16, label="Max tokens", render=False)
-    temperature = gr.Slider(0, 2, value=0.6, step=0.05, label="Temperature", render=False)
+    max_tokens = gr.Slider(*MAX_TOKENS_RANGE, value=DEFAULT_MAX_TOKENS, step=16, label="Max tokens", render=False)
+    temperature = gr.Slider(*TEMPERATURE_RANGE, value=0.6, step=0.05, label="Temperature", render=False)
     stats = gr.Markdown(elem_classes="answer-stats", render=False)
+    requests = sent_requests(render=False)
     gr.ChatInterface(
         respond,
         chatbot=gr.Chatbot(height=460, label="Conversation", buttons=["copy"], layout="bubble"),
@@ -238,13 +268,14 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
         ),
         additional_inputs=[model, system_prompt, max_tokens, temperature, route_mode],
         additional_inputs_accordion=gr.Accordion("Parameters", open=False, render=False),
-        additional_outputs=[stats],
+        additional_outputs=[stats, requests],
         examples=[[e] for e in EXAMPLES],
         concurrency_limit=concurrency_limit(),
         api_visibility="private",  # the public /chat below returns the reply alone
     )
     stats.render()
     summary = chat_routing.summary_box()
+    panel("chat", requests)
     # The statistics line changes when an answer starts and when it is complete (with its cost): the cue to
     # bring the header meter up to date. ChatInterface keeps its own events to itself.
     if meter is not None:
@@ -261,6 +292,10 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
         [api_reply, api_history],
         api_name="chat",
         concurrency_limit=concurrency_limit(),
+        # Plain strings and numbers need no conversion; `_check` validates them. Skipping Gradio's processing
+        # saves a worker-thread hop per input before the request can start (bench/README.md, time to first token).
+        preprocess=False,
+        postprocess=False,
     )
     chat_routing.wire(stats, summary, model, system_prompt, max_tokens, temperature, concurrency_limit())
     return [(CHAT, model)]

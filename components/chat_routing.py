@@ -74,27 +74,27 @@ async def chat_routed(
     temperature: float = 0.6,
     request: gr.Request | None = None,
 ):
-    """Chat with Auto-route: a cheap judge answers easy messages with the edge model and escalates hard ones.
+    """Chat with Workers AI in Auto-route: a cheap judge sends easy messages to the edge model, hard ones to a big one.
+
+    The conversation is kept per client session (a gradio_client `Client` keeps one; each MCP call starts anew).
 
     Args:
         message: What to say.
-        history: Earlier turns of this conversation (kept per API session; leave empty to start fresh).
         model: The edge model, any Workers AI text-generation model id, e.g. "@cf/meta/llama-3.1-8b-instruct-fast".
         system_prompt: Instructions that shape every answer.
-        max_tokens: The longest answer to generate, in tokens (1-8192).
-        temperature: Randomness, 0 (deterministic) to 5; Anthropic accepts at most 1, so more is capped there.
+        max_tokens: The longest answer to generate, in tokens (16-4096).
+        temperature: Randomness, 0 (deterministic) to 2; Anthropic accepts at most 1, so more is capped there.
 
     Returns:
-        The reply text (cumulative while streaming); the route as a dict (route "edge", "escalated", "fallback"
-        or "offline", the answering model, the judge's verdict, score and reason, the cost in dollars and the
-        baseline cost of sending it to the big model), and the conversation including this turn.
+        The reply text (cumulative while streaming).
+        The route: route (edge, escalated, fallback or offline), model, verdict, score, reason, cost_usd, baseline_cost_usd.
     """
     routing = _routing()
     history = list(history or [])
     async for reply, info in routing.routed_answer(message, history, model, system_prompt, max_tokens,
                                                    temperature, request):
         if not info.finished:
-            yield reply, info.to_dict(), history
+            yield reply, info.to_dict(), gr.skip()  # the history changes once, at the end
             continue
         routing.summaries.add(session_key(request), info)
         yield reply, info.to_dict(), history + [{"role": "user", "content": message},
@@ -116,4 +116,6 @@ def wire(stats: gr.Markdown, summary: gr.Markdown, model, system_prompt, max_tok
         [api_reply, api_route, api_history],
         api_name="chat_routed",
         concurrency_limit=concurrency_limit,
+        preprocess=False,  # as /chat: `_check` validates the plain inputs
+        postprocess=False,
     )

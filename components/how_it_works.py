@@ -25,7 +25,8 @@ EXPLAINERS = {
     "chat": (
         "The system prompt, the conversation so far and your message go to the model in **one JSON request** with "
         "`\"stream\": true`. Workers AI answers with server-sent events, one per few tokens; the app decodes them "
-        "as they arrive and the reply grows on the page. The last event carries the token counts the cost comes from."
+        "as they arrive and the reply grows on the page. The last event carries the token counts the cost comes from. "
+        "In Auto-route the judge's embedding request comes first; an escalation to Anthropic's API is not shown here."
     ),
     "classify": (
         "The image goes up **as its own bytes** (`application/octet-stream`): no base64 and no array of integers, "
@@ -115,11 +116,19 @@ def describe_trace(trace: Trace | None) -> str:
     return "\n\n".join(parts)
 
 
-def panel(topic: str) -> gr.Markdown:
+def sent_requests(render: bool = True) -> gr.Markdown:
+    """The element the requests are shown in (made unrendered when an event must name it before `panel`)."""
+    return gr.Markdown(describe_trace(None), elem_classes="sent-requests", render=render)
+
+
+def panel(topic: str, requests: gr.Markdown | None = None) -> gr.Markdown:
     """A closed "How it works" accordion with the tab's explainer; returns the element the requests go in."""
     with gr.Accordion("How it works: the request sent to Workers AI", open=False, elem_classes="how-it-works"):
         gr.Markdown(EXPLAINERS[topic])
-        return gr.Markdown(describe_trace(None), elem_classes="sent-requests")
+        if requests is None:
+            return sent_requests()
+        requests.render()
+        return requests
 
 
 def show_requests_after(event, action: str, requests: gr.Markdown) -> None:

@@ -82,6 +82,11 @@ def collect(gen):
     return asyncio.run(run())
 
 
+def answer(gen):
+    """The page's chat outputs as (reply, route line); the third, the How-it-works panel, is tested apart."""
+    return [(reply, line) for reply, line, _panel in collect(gen)]
+
+
 def route(message, history=None, model="", system_prompt="", max_tokens=256, temperature=0.6, **kwargs):
     """Run one routed answer to the end: (final reply, final RouteInfo, every (reply, info) seen)."""
     from components.routing import routed_answer
@@ -94,4 +99,4 @@ def route(message, history=None, model="", system_prompt="", max_tokens=256, tem
 
 
 __all__ = ["ANTHROPIC_KEY", "COMPLEX_PROMPT", "EDGE_MODEL", "EMBED_MODEL", "SEVENTY_B", "SIMPLE_PROMPT",
-           "anthropic", "collect", "fake_anthropic", "fake_anthropic_server", "fresh_judge", "no_anthropic_env", "route"]
+           "anthropic", "answer", "collect", "fake_anthropic", "fake_anthropic_server", "fresh_judge", "no_anthropic_env", "route"]

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import WAIT_MS, open_app, open_tab
+from tests.browser import WAIT_MS, open_app, open_tab, send_chat
 from tests.conftest import ACCOUNT_ID, ASSETS, TOKEN
 
 pytestmark = pytest.mark.browser
@@ -116,3 +116,14 @@ def luminance(css_color: str) -> float:
 
     red, green, blue = (channel(value) for value in values)
     return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def test_the_chat_panel_shows_the_streamed_request_after_the_answer(browser, served, fake):
+    with open_app(browser, served) as page:
+        send_chat(page, "Hello there")
+        expect(page.locator(".prose.answer-stats")).to_contain_text("tokens/s")
+        page.get_by_text("How it works: the request sent to Workers AI").first.click()
+        requests = page.locator('[role="tabpanel"]:visible .prose.sent-requests')
+        expect(requests).to_contain_text('"stream": true')
+        expect(requests).to_contain_text("a stream of server-sent events")
+        expect(requests).to_contain_text('"content": "Hello there"')

@@ -18,9 +18,14 @@ def collect(gen):
     return asyncio.run(run())
 
 
+def answer(gen):
+    """The page's chat outputs as (reply, statistics line); the third, the How-it-works panel, is tested apart."""
+    return [(reply, line) for reply, line, _panel in collect(gen)]
+
+
 def test_parameters_reach_the_request(client, fake):
     history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]
-    outputs = collect(chat.respond("And now?", history, GLM, "Be brief.", 64, 0.2))
+    outputs = answer(chat.respond("And now?", history, GLM, "Be brief.", 64, 0.2))
     body = fake.requests[-1].json
     assert fake.requests[-1].model == GLM
     assert body["messages"] == [
@@ -35,7 +40,7 @@ def test_parameters_reach_the_request(client, fake):
 
 def test_reply_streams_in_steps_and_stats_come_last(client, fake):
     fake.token_delay = 0.02  # tokens that arrive together are merged into one update (see coalesce)
-    outputs = collect(chat.respond("Hello", [], chat.default_model(chat.CHAT), "", 256, 0.6))
+    outputs = answer(chat.respond("Hello", [], chat.default_model(chat.CHAT), "", 256, 0.6))
     replies = [reply for reply, _ in outputs]
     assert len(set(replies)) >= 3, "the reply must grow in several steps"
     assert all(a in b for a, b in zip(replies, replies[1:])), "each step extends the previous one"
@@ -64,7 +69,7 @@ def error_notice(outputs):
     [("", "Type a message first"), ("   ", "Type a message first"), ("x" * 100_000, "100,000 characters")],
 )
 def test_bad_messages_get_a_sentence_and_send_nothing(client, fake, message, expected):
-    sentence, _ = error_notice(collect(chat.respond(message, [], GLM, "", 128, 0.6)))
+    sentence, _ = error_notice(answer(chat.respond(message, [], GLM, "", 128, 0.6)))
     assert expected in sentence
     assert fake.count() == 0
     with pytest.raises(gr.Error, match=expected):  # API users get the same sentence as an error
@@ -73,13 +78,13 @@ def test_bad_messages_get_a_sentence_and_send_nothing(client, fake, message, exp
 
 def test_upstream_errors_become_sentences_in_the_conversation(client, fake):
     fake.fail(Fault.error(401, 10000, "Authentication error"))
-    sentence, partial = error_notice(collect(chat.respond("Hello", [], GLM, "", 128, 0.6)))
+    sentence, partial = error_notice(answer(chat.respond("Hello", [], GLM, "", 128, 0.6)))
     assert "API token was rejected" in sentence and partial == []
 
 
 def test_a_cut_stream_keeps_the_partial_reply_and_says_why(client, fake):
     fake.fail(Fault.cut_stream(after_events=2))
-    sentence, partial = error_notice(collect(chat.respond("Hello", [], GLM, "", 128, 0.6)))
+    sentence, partial = error_notice(answer(chat.respond("Hello", [], GLM, "", 128, 0.6)))
     assert "connection dropped" in sentence or "ended before" in sentence
     assert partial == ["".join(fake.stream_tokens[:2])]
 

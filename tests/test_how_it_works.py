@@ -89,3 +89,39 @@ def test_a_prompt_cannot_break_out_of_the_code_block():
 
 def test_every_tab_has_its_explainer():
     assert set(how_it_works.EXPLAINERS) == {"chat", "classify", "transcribe", "embeddings"}
+
+
+async def _drain(generator):
+    return [item async for item in generator]
+
+
+def test_the_chat_panel_shows_the_whole_answer_judge_included(client, fake):
+    from components import chat, chat_routing
+    from tests.routing_fixtures import COMPLEX_PROMPT, EDGE_MODEL, SEVENTY_B
+
+    fake.token_delay = 0.01  # tokens one by one, so that the reply grows in many steps
+    outputs = asyncio.run(_drain(chat.respond("Hello", [], EDGE_MODEL, "", 64, 0.6, chat_routing.SINGLE_MODEL,
+                                              request=page("c1"))))
+    panels = [panel for _, _, panel in outputs if isinstance(panel, str)]
+    assert len(panels) < len(outputs) / 2, "the panel is sent when the statistics line changes, not per token"
+    single = panels[-1]
+    assert single == shown("c1", chat.PAGE_ANSWER)
+    assert "1 request to Workers AI" in single and '"stream": true' in single
+    assert "→ HTTP 200, a stream of server-sent events" in single
+
+    outputs = asyncio.run(_drain(chat.respond(COMPLEX_PROMPT, [], EDGE_MODEL, "", 64, 0.6, chat_routing.AUTO_ROUTE,
+                                              request=page("c1"))))
+    routed = outputs[-1][2]
+    assert "/ai/run/@cf/baai/bge-small-en-v1.5" in routed, "the judge's embedding request comes first"
+    assert f"/ai/run/{SEVENTY_B}" in routed, "then the escalated answer"
+
+
+@pytest.mark.parametrize(("field", "value"), [("max_tokens", "lots"), ("max_tokens", 100_000), ("temperature", 9),
+                                               ("temperature", None)])
+def test_api_numbers_out_of_range_get_a_sentence(api, fake, field, value):
+    from gradio_client.exceptions import AppError
+
+    arguments = {"message": "Hello", "max_tokens": 64, "temperature": 0.5, field: value}
+    with pytest.raises(AppError, match=r"must be a number between"):
+        api.predict(**arguments, api_name="/chat")
+    assert not fake.requests, "nothing is sent"

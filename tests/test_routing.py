@@ -13,7 +13,7 @@ from tests.fake_anthropic import AnthropicFault
 from tests.fake_workers_ai import Fault
 from tests.routing_fixtures import *  # noqa: F403
 from tests.routing_fixtures import (
-    COMPLEX_PROMPT, EDGE_MODEL, EMBED_MODEL, SEVENTY_B, SIMPLE_PROMPT, collect, route,
+    COMPLEX_PROMPT, EDGE_MODEL, EMBED_MODEL, SEVENTY_B, SIMPLE_PROMPT, answer, route,
 )
 
 FAKE_REPLY = "Hello! I am your friendly assistant — happy to help 🙂."
@@ -159,7 +159,7 @@ def test_offline_a_complex_question_gets_a_clear_unavailable_message(offline_eng
 
 def test_the_chat_tab_in_auto_route_shows_the_route_line_and_updates_the_summary(client, fake):
     store_before = chat_routing.session_summary(None)
-    outputs = collect(chat.respond(SIMPLE_PROMPT, [], "", "", 128, 0.6, chat_routing.AUTO_ROUTE))
+    outputs = answer(chat.respond(SIMPLE_PROMPT, [], "", "", 128, 0.6, chat_routing.AUTO_ROUTE))
     reply, line = outputs[-1]
     assert reply == FAKE_REPLY and "Edge →" in line and "tokens/s" in line
     assert any("Judging" in text for _, text in outputs)
@@ -168,7 +168,7 @@ def test_the_chat_tab_in_auto_route_shows_the_route_line_and_updates_the_summary
 
 
 def test_single_model_mode_is_unchanged(client, fake):
-    outputs = collect(chat.respond(COMPLEX_PROMPT, [], GLM := "@cf/zai-org/glm-4.7-flash", "", 64, 0.6,
+    outputs = answer(chat.respond(COMPLEX_PROMPT, [], GLM := "@cf/zai-org/glm-4.7-flash", "", 64, 0.6,
                                    chat_routing.SINGLE_MODEL))
     assert [r.model for r in fake.requests] == [GLM], "no judge, no escalation"
     assert "tokens/s" in outputs[-1][1] and "Edge" not in outputs[-1][1]
@@ -176,7 +176,7 @@ def test_single_model_mode_is_unchanged(client, fake):
 
 def test_routed_errors_become_a_notice_not_a_trace(client, fake):
     fake.fail(*[Fault.error(401, 10000, "Authentication error")] * 4)
-    messages, line = collect(chat.respond(SIMPLE_PROMPT, [], "", "", 64, 0.6, chat_routing.AUTO_ROUTE))[-1]
+    messages, line = answer(chat.respond(SIMPLE_PROMPT, [], "", "", 64, 0.6, chat_routing.AUTO_ROUTE))[-1]
     assert messages[-1].startswith(chat.ERROR_PREFIX) and "token was rejected" in messages[-1] and line == ""
 
 

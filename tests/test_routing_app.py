@@ -39,8 +39,9 @@ def test_chat_is_unchanged_and_routing_is_described_for_api_and_mcp(api, served,
     from components.chat_routing import chat_routed
 
     args = chat_routed.__doc__.split("Args:")[1].split("Returns:")[0]
-    assert all(f"{name}:" in args for name in ("message", "history", "model", "system_prompt", "max_tokens",
-                                                "temperature")), "each parameter is described for MCP"
+    assert all(f"{name}:" in args for name in ("message", "model", "system_prompt", "max_tokens",
+                                                "temperature")), "each API parameter is described for MCP"
+    assert "history:" not in args, "the history is session state, not an API parameter"
     assert [p["parameter_name"] for p in info["/chat"]["parameters"]] == [
         "message", "model", "system_prompt", "max_tokens", "temperature"]
 

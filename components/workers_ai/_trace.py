@@ -41,11 +41,13 @@ class SentRequest:
 
 
 class Trace(list):
-    """The requests of one action, in order, and when the action began (Unix time)."""
+    """The requests of one action, in order, and when the action began (Unix time). A capture opened inside
+    another (an answer's metered calls inside the whole answer) records into both."""
 
-    def __init__(self) -> None:
+    def __init__(self, parent: Trace | None = None) -> None:
         super().__init__()
         self.began = time.time()
+        self.parent = parent
 
 
 _current: ContextVar[Trace | None] = ContextVar("workers_ai_trace", default=None)
@@ -56,7 +58,7 @@ _lock = threading.Lock()
 @contextmanager
 def capture(key: Any) -> Iterator[Trace]:
     """Record the requests sent inside the block under `key` (e.g. (session, action))."""
-    trace = Trace()
+    trace = Trace(parent=_current.get())
     token = _current.set(trace)
     with _lock:
         _recent[key] = trace
@@ -96,7 +98,9 @@ def record(request: httpx.Request, account_id: str | None) -> SentRequest | None
             parsed = None
     extra = tuple(name for name in ("cf-aig-authorization",) if name in request.headers)
     entry = SentRequest(request.method, url, content_type, len(content), parsed, extra)
-    trace.append(entry)
+    while trace is not None:
+        trace.append(entry)
+        trace = trace.parent
     return entry
 
 
