@@ -69,7 +69,7 @@ def shoot(url: str, out: Path, width: int, dark: bool, only: set[str] | None = N
         tab("Vision")
         page.locator("#vision-input input[type=file]").set_input_files(str(ROOT / "assets" / "cat-chelsea.png"))
         page.wait_for_selector('[data-testid="label-output-value"]', timeout=30_000)
-        page.get_by_text("How it works: the request sent to Workers AI").first.click()  # show the audience
+        page.locator('[role="tabpanel"]:visible').get_by_text("How it works: the request sent").click()  # show it
         page.wait_for_selector(".sent-requests :text('Content-Type: application/octet-stream')", timeout=30_000)
         save("vision")
 
