@@ -62,7 +62,9 @@ def main() -> None:
     with fake_server() as fake:
         fake.stream_tokens = distinct_tokens(5)
         fake.first_token_delay = args.first_token_delay
-        floor_env = {"FLOOR_FIRST_TOKEN_DELAY": str(args.first_token_delay), "FLOOR_TOKENS": "5"}
+        # the floor's event is configured like the app's /chat (no input/output processing, components/chat.py)
+        floor_env = {"FLOOR_FIRST_TOKEN_DELAY": str(args.first_token_delay), "FLOOR_TOKENS": "5",
+                     "FLOOR_PROCESSING": "0"}
         with running_app(fake, in_process=args.in_process) as app, \
                 running_app(fake, script="bench/_floor_app.py", extra_env=floor_env) as floor:
             results = asyncio.run(measure(fake, app.url, floor.url, args.rounds, args.warmup))

@@ -99,12 +99,14 @@ def test_the_chat_panel_shows_the_whole_answer_judge_included(client, fake):
     from components import chat, chat_routing
     from tests.routing_fixtures import COMPLEX_PROMPT, EDGE_MODEL, SEVENTY_B
 
-    fake.token_delay = 0.01  # tokens one by one, so that the reply grows in many steps
+    fake.stream_tokens, fake.token_delay = [f"w{i} " for i in range(40)], 0.01  # the reply grows in many steps
     outputs = asyncio.run(_drain(chat.respond("Hello", [], EDGE_MODEL, "", 64, 0.6, chat_routing.SINGLE_MODEL,
                                               request=page("c1"))))
-    panels = [panel for _, _, panel in outputs if isinstance(panel, str)]
-    assert len(panels) < len(outputs) / 2, "the panel is sent when the statistics line changes, not per token"
-    single = panels[-1]
+    assert len(outputs) >= 6
+    for index, (_, line, panel) in enumerate(outputs):
+        line_changed = index == 0 or line != outputs[index - 1][1] or index == len(outputs) - 1
+        assert isinstance(panel, str) == line_changed, "the panel goes with a new statistics line, not per token"
+    single = outputs[-1][2]
     assert single == shown("c1", chat.PAGE_ANSWER)
     assert "1 request to Workers AI" in single and '"stream": true' in single
     assert "→ HTTP 200, a stream of server-sent events" in single

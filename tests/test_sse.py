@@ -126,3 +126,28 @@ def test_coalesce_raises_after_the_deltas_before_the_failure_and_stops_reading_w
 
     asyncio.run(scenario())
     assert closed == [True]
+
+
+def test_coalesce_paces_batches_without_holding_back_the_first_or_the_last():
+    from components.workers_ai._sse import StreamDelta, coalesce
+
+    async def source():
+        for i in range(60):
+            yield StreamDelta(text=f"{i} ")
+            await asyncio.sleep(0.002)  # ~500 tokens/s, faster than the cadence
+
+    async def consume():
+        loop = asyncio.get_running_loop()
+        started, times, batches = loop.time(), [], []
+        async for batch in coalesce(source(), min_interval=0.05):
+            times.append(loop.time() - started)
+            batches.append(batch)
+        return times, batches, loop.time() - started
+
+    times, batches, total = asyncio.run(consume())
+    assert "".join(d.text for b in batches for d in b) == "".join(f"{i} " for i in range(60))
+    assert len(batches[0]) == 1 and times[0] < 0.03, "the first token is not held back"
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert all(gap >= 0.045 for gap in gaps[:-1]), gaps
+    assert len(batches) <= 2 + total / 0.045  # the first, one per interval, and the final flush
+    assert total - times[-1] < 0.01 and gaps[-1] < 0.06, "the end of the stream is flushed at once"

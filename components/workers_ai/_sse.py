@@ -156,17 +156,22 @@ async def stream_deltas(chunks: AsyncIterator[bytes]) -> AsyncIterator[StreamDel
 
 
 
-async def coalesce(deltas: AsyncIterator[StreamDelta]) -> AsyncIterator[list[StreamDelta]]:
+async def coalesce(deltas: AsyncIterator[StreamDelta], min_interval: float = 0.0) -> AsyncIterator[list[StreamDelta]]:
     """Hand over, at each request for more, every delta that arrived since the last one.
 
-    A consumer that spends time per item (Gradio spends ~1.5 ms of CPU on every streamed update) would
+    A consumer that spends time per item (Gradio spends ~1 ms of CPU on every streamed update) would
     otherwise fall behind a fast stream, and fifty of them would queue behind one another. Reading on in the
     background and merging keeps the latency of the first token and sends fewer, larger updates after it.
+    With `min_interval`, batches after the first are also at least that many seconds apart (the end of the
+    stream is never held back): a cadence the eye cannot tell from token by token, whose cost per visitor no
+    longer grows with the model's speed.
     """
     pending: list[StreamDelta] = []
     finished = False
     failure: BaseException | None = None
     arrived = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    last_batch = float("-inf")
 
     async def read() -> None:
         nonlocal finished, failure
@@ -186,8 +191,13 @@ async def coalesce(deltas: AsyncIterator[StreamDelta]) -> AsyncIterator[list[Str
             if not pending and not finished:
                 await arrived.wait()
                 arrived.clear()
+            wait = last_batch + min_interval - loop.time()
+            if pending and wait > 0 and not finished:
+                with contextlib.suppress(asyncio.TimeoutError):  # more may arrive meanwhile; the end may too
+                    await asyncio.wait_for(_until_finished(lambda: finished, arrived), wait)
             if pending:
                 batch, pending[:] = pending[:], []
+                last_batch = loop.time()
                 yield batch
             elif finished:
                 if failure is not None:
@@ -197,3 +207,10 @@ async def coalesce(deltas: AsyncIterator[StreamDelta]) -> AsyncIterator[list[Str
         reader.cancel()  # the consumer went away: stop reading, which closes the response
         with contextlib.suppress(asyncio.CancelledError):
             await reader
+
+
+async def _until_finished(is_finished, arrived: asyncio.Event) -> None:
+    """Wait until the stream has ended (woken by each arrival to check)."""
+    while not is_finished():
+        await arrived.wait()
+        arrived.clear()
