@@ -246,6 +246,21 @@ async def chat(
     yield reply, history + [{"role": "user", "content": message}, {"role": "assistant", "content": reply}]
 
 
+def api_endpoint(fn, api_name: str, parameters: list, extra_outputs: list | None = None) -> None:
+    """A public chat endpoint without a page of its own: hidden message and reply boxes, the tab's `parameters`,
+    and the history kept per API session (as ChatInterface keeps it per page)."""
+    message = gr.Textbox(label="Message", visible=False)
+    reply = gr.Textbox(label="Reply", visible=False)
+    history = gr.State([])
+    gr.Button(visible=False).click(
+        fn, [message, history, *parameters], [reply, *(extra_outputs or []), history],
+        api_name=api_name, concurrency_limit=concurrency_limit(),
+        # Plain strings and numbers need no conversion; `_check` validates them. Skipping Gradio's processing
+        # saves a worker-thread hop per input before the request can start (bench/README.md, time to first token).
+        preprocess=False, postprocess=False,
+    )
+
+
 def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     """The Chat tab; each answer refreshes the header `meter` (if given). Returns its model dropdown, for the
     app to fill from the live catalogue."""
@@ -284,21 +299,7 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     if meter is not None:
         stats.change(refresh_meter, None, meter, api_visibility="private", queue=False)
 
-    # The public /chat endpoint: message in, reply out; history kept per API session like ChatInterface does.
-    api_message = gr.Textbox(label="Message", visible=False)
-    api_reply = gr.Textbox(label="Reply", visible=False)
-    api_history = gr.State([])
-    api_button = gr.Button(visible=False)
-    api_button.click(
-        chat,
-        [api_message, api_history, model, system_prompt, max_tokens, temperature],
-        [api_reply, api_history],
-        api_name="chat",
-        concurrency_limit=concurrency_limit(),
-        # Plain strings and numbers need no conversion; `_check` validates them. Skipping Gradio's processing
-        # saves a worker-thread hop per input before the request can start (bench/README.md, time to first token).
-        preprocess=False,
-        postprocess=False,
-    )
-    chat_routing.wire(stats, summary, model, system_prompt, max_tokens, temperature, concurrency_limit())
+    parameters = [model, system_prompt, max_tokens, temperature]
+    api_endpoint(chat, "chat", parameters)  # message in, the reply alone out
+    chat_routing.wire(stats, summary, parameters)
     return [(CHAT, model)]

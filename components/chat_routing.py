@@ -11,7 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from .backend import default_model, is_offline, model_or_default
-from .chat import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX
+from .chat import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, api_endpoint
 from .ui import friendly_errors, loading_note, user_error
 from .usage import session_key
 from .workers_ai import CHAT
@@ -101,21 +101,7 @@ async def chat_routed(
                                                 {"role": "assistant", "content": reply}]
 
 
-def wire(stats: gr.Markdown, summary: gr.Markdown, model, system_prompt, max_tokens, temperature,
-         concurrency_limit: int) -> None:
-    """The summary follows each answer; `/chat_routed` serves API and MCP callers."""
+def wire(stats: gr.Markdown, summary: gr.Markdown, parameters: list) -> None:
+    """The summary follows each answer; `/chat_routed` (the chat tab's `parameters`) serves API and MCP callers."""
     stats.change(session_summary, None, summary, api_visibility="private", queue=False)
-    api_message = gr.Textbox(label="Message", visible=False)
-    api_reply = gr.Textbox(label="Reply", visible=False)
-    api_route = gr.JSON(label="Route", visible=False)
-    api_history = gr.State([])
-    api_button = gr.Button(visible=False)
-    api_button.click(
-        chat_routed,
-        [api_message, api_history, model, system_prompt, max_tokens, temperature],
-        [api_reply, api_route, api_history],
-        api_name="chat_routed",
-        concurrency_limit=concurrency_limit,
-        preprocess=False,  # as /chat: `_check` validates the plain inputs
-        postprocess=False,
-    )
+    api_endpoint(chat_routed, "chat_routed", parameters, [gr.JSON(label="Route", visible=False)])

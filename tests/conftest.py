@@ -1,5 +1,6 @@
 """Shared fixtures. The environment guards come first: gradio must never phone home from a test."""
 
+import asyncio
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -188,3 +189,20 @@ def offline_api(offline_api_session, offline_served):
     """A gradio_client session against the offline app (reset per test)."""
     offline_api_session.reset_session()
     return offline_api_session
+
+
+# ── helpers for the page's chat function ────────────────────────────────────────────────────────
+
+
+def collect(gen):
+    """Everything an async generator yields, run to its end."""
+    async def run():
+        return [item async for item in gen]
+
+    return asyncio.run(run())
+
+
+def answer(gen):
+    """The page's chat outputs as (reply, statistics or route line); the third, the How-it-works panel, is tested
+    apart (tests/test_how_it_works.py)."""
+    return [(reply, line) for reply, line, _panel in collect(gen)]

@@ -5,10 +5,9 @@ Import them into a test module with `from tests.routing_fixtures import *  # noq
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
+from tests.conftest import collect
 from tests.fake_anthropic import FakeAnthropic
 
 ANTHROPIC_KEY = "sk-ant-api03-TEST-SECRET-5e4d3c2b1a"
@@ -75,18 +74,6 @@ def anthropic(fake_anthropic, monkeypatch):
     use_anthropic(None)
 
 
-def collect(gen):
-    async def run():
-        return [item async for item in gen]
-
-    return asyncio.run(run())
-
-
-def answer(gen):
-    """The page's chat outputs as (reply, route line); the third, the How-it-works panel, is tested apart."""
-    return [(reply, line) for reply, line, _panel in collect(gen)]
-
-
 def route(message, history=None, model="", system_prompt="", max_tokens=256, temperature=0.6, **kwargs):
     """Run one routed answer to the end: (final reply, final RouteInfo, every (reply, info) seen)."""
     from components.routing import routed_answer
@@ -99,4 +86,4 @@ def route(message, history=None, model="", system_prompt="", max_tokens=256, tem
 
 
 __all__ = ["ANTHROPIC_KEY", "COMPLEX_PROMPT", "EDGE_MODEL", "EMBED_MODEL", "SEVENTY_B", "SIMPLE_PROMPT",
-           "anthropic", "answer", "collect", "fake_anthropic", "fake_anthropic_server", "fresh_judge", "no_anthropic_env", "route"]
+           "anthropic", "fake_anthropic", "fake_anthropic_server", "fresh_judge", "no_anthropic_env", "route"]

@@ -1,26 +1,13 @@
 """The chat tab's functions: parameters reach the request, the reply streams, bad input gets a sentence."""
 
-import asyncio
-
 import gradio as gr
 import pytest
 
 from components import chat
+from tests.conftest import answer, collect
 from tests.fake_workers_ai import Fault
 
 GLM = "@cf/zai-org/glm-4.7-flash"
-
-
-def collect(gen):
-    async def run():
-        return [item async for item in gen]
-
-    return asyncio.run(run())
-
-
-def answer(gen):
-    """The page's chat outputs as (reply, statistics line); the third, the How-it-works panel, is tested apart."""
-    return [(reply, line) for reply, line, _panel in collect(gen)]
 
 
 def test_parameters_reach_the_request(client, fake):

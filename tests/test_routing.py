@@ -11,9 +11,10 @@ from components.routing import (
 )
 from tests.fake_anthropic import AnthropicFault
 from tests.fake_workers_ai import Fault
+from tests.conftest import answer
 from tests.routing_fixtures import *  # noqa: F403
 from tests.routing_fixtures import (
-    COMPLEX_PROMPT, EDGE_MODEL, EMBED_MODEL, SEVENTY_B, SIMPLE_PROMPT, answer, route,
+    COMPLEX_PROMPT, EDGE_MODEL, EMBED_MODEL, SEVENTY_B, SIMPLE_PROMPT, route,
 )
 
 FAKE_REPLY = "Hello! I am your friendly assistant — happy to help 🙂."
