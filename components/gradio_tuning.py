@@ -6,11 +6,11 @@
    Gradio expects.
 2. Every new session (each browser tab, and each raw `POST /gradio_api/call/<api>` or MCP call without a session)
    builds `SessionState`, which renders the config of *every* block of the page up front
-   (`state_holder.SessionState.__init__`): ~12 ms for this app's ~125 blocks, before the request can start.
-   Gradio only reads a block's session config once that block changes (`_update_value_in_config` already
-   computes a missing entry) or when all of them are listed for a deep link (`SessionState.components`).
-   `lazy_session_config()` makes the up-front copy lazy: an entry is built when first needed, and `components`
-   builds the missing ones, in the page's order, before listing them — the same result, paid only when used.
+   (`state_holder.SessionState.__init__`): ~12 ms for this app's ~140 blocks, before the request can start;
+   and each event rebuilds the config of the blocks it touches (another ~1.4 ms for /chat's five inputs).
+   Gradio reads those configs only to list them all for a deep link (`SessionState.components`).
+   `lazy_session_config()` builds each entry when it is listed instead — from the block, and with the last
+   value, that Gradio would have used — so the listing is the same and nothing is paid until it is asked for.
 
 Both are applied by app.py before the Blocks are built. The second touches a Gradio internal, so it applies to
 the pinned version only (pyproject.toml); on any other version it does nothing and Gradio behaves as shipped.
@@ -19,6 +19,7 @@ tests/test_gradio_tuning.py checks that the lazy state lists exactly what Gradio
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import os
 import sys
@@ -42,32 +43,75 @@ def lazy_session_config() -> bool:
         return False
     if getattr(session_state, "_lazy_config", False):
         return True
+    from gradio.components import State
+
+    patched = ("__init__", "__setitem__", "_update_config", "_update_value_in_config", "components")
+    session_state.shipped = {name: session_state.__dict__[name] for name in patched}  # kept for the tests
     shipped_components = session_state.components.fget
 
     def __init__(self, blocks) -> None:
         # As Gradio 6.31's SessionState.__init__, except that config_values starts empty.
         self.blocks_config = copy(blocks.default_config)
         self._config_order = [k for k in self.blocks_config.blocks if k in blocks.blocks]
+        self._config_sources = {}  # key → the block a stale entry is to be rebuilt from (as Gradio would have)
+        self._pending_values = {}  # key → a value for an entry not built yet
         self.config_values = {}
         self.state_data = {}
         self._state_ttl = {}
         self.is_closed = False
         self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
 
+    def rebuild_later(self, key: int, block) -> None:
+        self.config_values.pop(key, None)
+        self._pending_values.pop(key, None)
+        self._config_sources[key] = block
+
+    def __setitem__(self, key: int, value) -> None:
+        # As Gradio's, except that the entry is rebuilt (from the block Gradio would use) only when listed.
+        block = self.blocks_config.blocks.get(key)
+        if isinstance(block, State):
+            self._state_ttl[key] = (block.time_to_live, datetime.datetime.now())
+            self.state_data[key] = value
+        else:
+            self.blocks_config.blocks[key] = value
+        if block:
+            rebuild_later(self, key, block)
+
+    def _update_config(self, key: int) -> None:
+        if self[key] is not None:
+            rebuild_later(self, key, self[key])
+
+    def _update_value_in_config(self, key: int, value) -> None:
+        if key not in self.config_values:
+            self._pending_values[key] = value  # applied when the entry is built
+        elif "props" in self.config_values[key]:
+            self.config_values[key]["props"]["value"] = value
+
+    def build(self, key: int) -> dict:
+        source = self._config_sources.pop(key, None)
+        config = self.blocks_config.config_for_block(key, [], source if source is not None else
+                                                     self.blocks_config.blocks[key])
+        if key in self._pending_values and "props" in config:
+            config["props"]["value"] = self._pending_values.pop(key)
+        return config
+
     def components(self):
         blocks = self.blocks_config.blocks
         built = self.config_values
         ordered = {}
-        for key in self._config_order:
+        for key in [*self._config_order, *(k for k in self._config_sources if k not in self._config_order)]:
             if key in built:
                 ordered[key] = built[key]
-            elif key in blocks:
-                ordered[key] = self.blocks_config.config_for_block(key, [], blocks[key])
+            elif key in blocks or key in self._config_sources:
+                ordered[key] = build(self, key)
         ordered.update((key, value) for key, value in built.items() if key not in ordered)
         self.config_values = ordered
         return shipped_components(self)
 
     session_state.__init__ = __init__
+    session_state.__setitem__ = __setitem__
+    session_state._update_config = _update_config
+    session_state._update_value_in_config = _update_value_in_config
     session_state.components = property(components)
     session_state._lazy_config = True
     return True

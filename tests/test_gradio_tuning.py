@@ -15,6 +15,11 @@ def eager_config(demo: gr.Blocks) -> list[dict]:
     return [blocks_config.config_for_block(k, [], v) for k, v in blocks_config.blocks.items() if k in demo.blocks]
 
 
+def shipped_session_state():
+    """Gradio's own SessionState, as shipped (the methods the tuning replaced, put back on a subclass)."""
+    return type("ShippedSessionState", (SessionState,), dict(SessionState.shipped))
+
+
 def test_matplotlib_probe_fails_fast_when_absent():
     if sys.modules.get("matplotlib", ...) is None:  # marked absent: the import Gradio tries raises at once
         try:
@@ -59,3 +64,27 @@ def test_state_values_still_start_from_their_defaults_per_session():
     first, second = SessionState(app.demo), SessionState(app.demo)
     first[state_block._id] = ["only in the first session"]
     assert second[state_block._id] != ["only in the first session"]
+
+
+def test_the_same_events_leave_the_same_listing_as_gradios_own():
+    """What an event does to a session (inputs stored and their values noted, an output updated with new props,
+    a State set), replayed on Gradio's own SessionState and on the lazy one."""
+    shipped = shipped_session_state()
+    eager, lazy = shipped(app.demo), SessionState(app.demo)
+    assert eager.config_values and not lazy.config_values
+    textbox = next(b for b in app.demo.blocks.values() if isinstance(b, gr.Textbox))
+    slider = next(b for b in app.demo.blocks.values() if isinstance(b, gr.Slider))
+    state_block = next(b for b in app.demo.blocks.values() if isinstance(b, gr.State))
+    for state in (eager, lazy):
+        state[textbox._id] = textbox  # preprocess_data on a new session
+        state._update_value_in_config(textbox._id, "typed")
+        state[slider._id] = gr.Slider(1, 99, value=7, label="renamed", render=False)  # an update with new props
+        state._update_config(slider._id)
+        state._update_value_in_config(slider._id, 42)
+        state[state_block._id] = ["kept"]
+        state._update_value_in_config(textbox._id, "typed again")
+    assert list(lazy.components) == list(eager.components)
+    listed = {c["id"]: c for c in lazy.components}
+    assert listed[textbox._id]["props"]["value"] == "typed again"
+    assert listed[slider._id]["props"]["label"] == "renamed" and listed[slider._id]["props"]["value"] == 42
+    assert lazy[state_block._id] == ["kept"]
