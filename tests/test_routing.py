@@ -60,6 +60,7 @@ def test_the_workers_ai_escalation_model_comes_from_the_environment(client, fake
 
 def test_a_complex_question_escalates_to_anthropic_when_a_key_is_set(client, fake, anthropic, fake_anthropic):
     history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]
+    fake_anthropic.token_delay = 0.06  # slower than the page's update cadence, so each token is its own update
     reply, info, outputs = route(COMPLEX_PROMPT, history, system_prompt="Think carefully.")
     assert reply == "".join(fake_anthropic.tokens)
     assert len({r for r, _ in outputs if r}) >= 3, "Claude's answer streams"

@@ -26,6 +26,7 @@ from .. import chat
 from ..backend import is_offline, model_or_default
 from ..ui import InputProblem, user_error
 from ..workers_ai import CHAT, format_usd, short_name
+from ..workers_ai._sse import coalesce
 from .anthropic import AnthropicError
 from .judge import EmbeddingJudge, KeywordJudge, Verdict
 from .targets import ANTHROPIC, Target, anthropic_client, baseline_target, escalation_target
@@ -218,13 +219,17 @@ async def _anthropic(info: RouteInfo, model: str, message, history, system_promp
     messages = chat.build_messages(message, history, system_prompt or "")
     reply, chunks = "", 0
     input_tokens = output_tokens = None
-    async for delta in anthropic_client().stream(messages, max_tokens=int(max_tokens), temperature=temperature,
-                                                 model=model):
-        input_tokens = delta.input_tokens if delta.input_tokens is not None else input_tokens
-        output_tokens = delta.output_tokens if delta.output_tokens is not None else output_tokens
-        if delta.text:
-            reply += delta.text
-            chunks += 1
+    stream = anthropic_client().stream(messages, max_tokens=int(max_tokens), temperature=temperature, model=model)
+    async for batch in coalesce(stream, chat.UPDATE_INTERVAL):  # paced like the Workers AI answers
+        grown = False
+        for delta in batch:
+            input_tokens = delta.input_tokens if delta.input_tokens is not None else input_tokens
+            output_tokens = delta.output_tokens if delta.output_tokens is not None else output_tokens
+            if delta.text:
+                reply += delta.text
+                chunks += 1
+                grown = True
+        if grown:
             yield reply
     info.input_tokens = input_tokens or 0
     info.output_tokens = output_tokens if output_tokens is not None else chunks

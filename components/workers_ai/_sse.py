@@ -19,8 +19,11 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ._errors import ProtocolError, error_class, user_message_for
+
+T = TypeVar("T")  # what `coalesce` batches: Workers AI deltas, or another stream's
 
 
 @dataclass
@@ -156,7 +159,7 @@ async def stream_deltas(chunks: AsyncIterator[bytes]) -> AsyncIterator[StreamDel
 
 
 
-async def coalesce(deltas: AsyncIterator[StreamDelta], min_interval: float = 0.0) -> AsyncIterator[list[StreamDelta]]:
+async def coalesce(deltas: AsyncIterator[T], min_interval: float = 0.0) -> AsyncIterator[list[T]]:
     """Hand over, at each request for more, every delta that arrived since the last one.
 
     A consumer that spends time per item (Gradio spends ~1 ms of CPU on every streamed update) would
@@ -166,7 +169,7 @@ async def coalesce(deltas: AsyncIterator[StreamDelta], min_interval: float = 0.0
     stream is never held back): a cadence the eye cannot tell from token by token, whose cost per visitor no
     longer grows with the model's speed.
     """
-    pending: list[StreamDelta] = []
+    pending: list[T] = []
     finished = False
     failure: BaseException | None = None
     arrived = asyncio.Event()
