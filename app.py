@@ -62,7 +62,7 @@ def build_demo() -> gr.Blocks:
 
         components = [dropdown for _, dropdown in dropdowns]
         demo.load(fill_model_lists, components, components, api_visibility="private", queue=False)
-        demo.load(refresh_meter, None, meter, api_visibility="private", queue=False)
+        demo.load(refresh_meter, None, meter, api_visibility="private", queue=False, show_progress="hidden")
     return demo
 
 

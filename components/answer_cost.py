@@ -27,6 +27,8 @@ def describe(cost: Estimate | None) -> str:
 
 def show_cost_after(event, action: str, line: gr.Markdown, meter: gr.HTML | None) -> None:
     """After `event` (success or not), fill `line` with its estimate and refresh the header `meter`, if any.
+    Quietly: a loading overlay over the header after every answer would flicker (and catch clicks meant for the
+    tabs below it).
 
     A call that failed or was refused leaves no estimate, so the line empties rather than show an old one.
     """
@@ -38,6 +40,7 @@ def show_cost_after(event, action: str, line: gr.Markdown, meter: gr.HTML | None
         return cost(request), meter_html(request)
 
     if meter is None:  # a tab built on its own, without the app's header
-        event.then(cost, None, line, api_visibility="private", queue=False)
+        event.then(cost, None, line, api_visibility="private", queue=False, show_progress="hidden")
     else:
-        event.then(cost_and_meter, None, [line, meter], api_visibility="private", queue=False)
+        event.then(cost_and_meter, None, [line, meter], api_visibility="private", queue=False,
+                   show_progress="hidden")

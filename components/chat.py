@@ -297,7 +297,7 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     # The statistics line changes when an answer starts and when it is complete (with its cost): the cue to
     # bring the header meter up to date. ChatInterface keeps its own events to itself.
     if meter is not None:
-        stats.change(refresh_meter, None, meter, api_visibility="private", queue=False)
+        stats.change(refresh_meter, None, meter, api_visibility="private", queue=False, show_progress="hidden")
 
     parameters = [model, system_prompt, max_tokens, temperature]
     api_endpoint(chat, "chat", parameters)  # message in, the reply alone out

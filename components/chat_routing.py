@@ -103,5 +103,5 @@ async def chat_routed(
 
 def wire(stats: gr.Markdown, summary: gr.Markdown, parameters: list) -> None:
     """The summary follows each answer; `/chat_routed` (the chat tab's `parameters`) serves API and MCP callers."""
-    stats.change(session_summary, None, summary, api_visibility="private", queue=False)
+    stats.change(session_summary, None, summary, api_visibility="private", queue=False, show_progress="hidden")
     api_endpoint(chat_routed, "chat_routed", parameters, [gr.JSON(label="Route", visible=False)])

@@ -137,4 +137,4 @@ def show_requests_after(event, action: str, requests: gr.Markdown) -> None:
     def show(request: gr.Request) -> str:
         return describe_trace(recent((session_key(request), action)))
 
-    event.then(show, None, requests, api_visibility="private", queue=False)
+    event.then(show, None, requests, api_visibility="private", queue=False, show_progress="hidden")
