@@ -22,7 +22,6 @@ import asyncio
 import json
 import logging
 import os
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 import httpx
 
 from ..workers_ai import SSEDecoder
+from ..workers_ai._client import retry_delay
 
 log = logging.getLogger("routing")
 
@@ -187,11 +187,7 @@ class Anthropic:
             attempt += 1
 
     def _retry_delay(self, error: AnthropicError, attempt: int) -> float | None:
-        if not error.retryable or attempt >= self.max_retries:
-            return None
-        if error.retry_after is not None:
-            return error.retry_after if error.retry_after <= MAX_RETRY_AFTER else None
-        return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())
+        return retry_delay(error.retryable, error.retry_after, attempt, self.max_retries, MAX_RETRY_AFTER)
 
     def _http_error(self, response: httpx.Response, model: str) -> AnthropicError:
         error_type, message = _error_body(response.text)

@@ -41,6 +41,18 @@ MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER = 30.0  # a longer retry-after is not worth holding a visitor for: report it instead
 
 
+def retry_delay(retryable: bool, retry_after: float | None, attempt: int, max_retries: int,
+                max_retry_after: float) -> float | None:
+    """Seconds to wait before the next try, or None to give up: jittered exponential backoff that honours the
+    server's `retry-after` (up to `max_retry_after`; longer is not worth holding a visitor for)."""
+    if not retryable or attempt >= max_retries:
+        return None
+    if retry_after is not None:
+        return retry_after if retry_after <= max_retry_after else None
+    delay = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY)
+    return delay * (1 - 0.25 * random.random())
+
+
 class WorkersAI:
     """Async client for `POST …/ai/run/{model}` and the model catalogue."""
 
@@ -141,7 +153,7 @@ class WorkersAI:
             started, sent = time.perf_counter(), None
             try:
                 request = self._client().build_request(method, url, headers=headers, **kwargs)
-                sent = _trace.record(request, self.settings.account_id)
+                sent = _trace.record(request, self.settings.account_id, kwargs.get("json"))
                 response = await self._client().send(request, stream=stream)
                 _trace.answered(sent, response, time.perf_counter() - started)
                 log.info("%s %s → %s in %.0f ms", method, model or "catalogue", response.status_code,
@@ -174,13 +186,7 @@ class WorkersAI:
             attempt += 1
 
     def _retry_delay(self, error: WorkersAIError, attempt: int) -> float | None:
-        """Seconds to wait before the next try, or None to give up (jittered backoff, honours retry-after)."""
-        if not error.retryable or attempt >= self.max_retries:
-            return None
-        if error.retry_after is not None:
-            return error.retry_after if error.retry_after <= MAX_RETRY_AFTER else None
-        delay = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY)
-        return delay * (1 - 0.25 * random.random())
+        return retry_delay(error.retryable, error.retry_after, attempt, self.max_retries, MAX_RETRY_AFTER)
 
     def _result(self, response: httpx.Response, model: str | None) -> Any:
         try:

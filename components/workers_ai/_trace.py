@@ -10,7 +10,6 @@ Never recorded: header values. The account id in URLs is replaced by `{account_i
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -22,7 +21,6 @@ from typing import Any
 
 import httpx
 
-MAX_PARSED_BODY = 4 * 1024 * 1024  # larger JSON bodies are shown by size only
 KEEP = 2_000  # captures kept for the page (the most recent keys)
 
 
@@ -32,7 +30,7 @@ class SentRequest:
     url: str  # the account id replaced by {account_id}
     content_type: str
     body_bytes: int
-    body_json: Any = None  # the parsed JSON body, when there was one (for display)
+    body_json: Any = None  # the JSON body as the object it was encoded from, when there was one (for display)
     extra_headers: tuple[str, ...] = ()  # names of auth headers sent besides Authorization (values never kept)
     status: int | None = None
     seconds: float | None = None  # until the answer's headers (a stream's first byte)
@@ -80,8 +78,9 @@ def recent(key: Any) -> Trace | None:
         return _recent.get(key)
 
 
-def record(request: httpx.Request, account_id: str | None) -> SentRequest | None:
-    """Note `request` in the open capture, if any; the returned entry gets the answer via `answered`."""
+def record(request: httpx.Request, account_id: str | None, body_json: Any = None) -> SentRequest | None:
+    """Note `request` (its JSON body as the object it was encoded from) in the open capture, if any; the
+    returned entry gets the answer via `answered`."""
     trace = _current.get()
     if trace is None:
         return None
@@ -90,14 +89,8 @@ def record(request: httpx.Request, account_id: str | None) -> SentRequest | None
         url = url.replace(account_id, "{account_id}")
     content = request.content if isinstance(request.stream, httpx.ByteStream) else b""
     content_type = request.headers.get("content-type", "")
-    parsed = None
-    if content and "json" in content_type and len(content) <= MAX_PARSED_BODY:
-        try:
-            parsed = json.loads(content)
-        except ValueError:
-            parsed = None
     extra = tuple(name for name in ("cf-aig-authorization",) if name in request.headers)
-    entry = SentRequest(request.method, url, content_type, len(content), parsed, extra)
+    entry = SentRequest(request.method, url, content_type, len(content), body_json, extra)
     while trace is not None:
         trace.append(entry)
         trace = trace.parent
