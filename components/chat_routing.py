@@ -28,11 +28,12 @@ def _routing():
 
 def route_mode_control() -> gr.Radio:
     """The switch between plain chat with the chosen model and Auto-route."""
-    escalation = "nowhere offline" if is_offline() else "a large model"
+    hard = ("are marked as needing a Cloudflare account (offline there is no larger model)" if is_offline()
+            else "go to a large model")
     return gr.Radio(
         ROUTE_MODES, value=SINGLE_MODEL, label="Routing", elem_id="route-mode",
-        info=f"Auto-route: a cheap judge sends easy questions to the model above (the edge) and hard ones to "
-             f"{escalation}; each answer says which way it went, why, and what it cost.",
+        info=f"Auto-route: a cheap judge sends easy questions to the model above (the edge); hard ones {hard}. "
+             "Each answer says which way it went, why, and what it cost.",
     )
 
 

@@ -127,3 +127,14 @@ def test_api_numbers_out_of_range_get_a_sentence(api, fake, field, value):
     with pytest.raises(AppError, match=r"must be a number between"):
         api.predict(**arguments, api_name="/chat")
     assert not fake.requests, "nothing is sent"
+
+
+def test_only_the_account_segment_is_masked_not_a_model_id_that_contains_it():
+    """Offline the account id is "local", and the models are "@local/…": only the path segment is hidden."""
+    import httpx
+
+    from components.workers_ai import _trace
+
+    with _trace.capture(("unit", "mask")) as trace:
+        _trace.record(httpx.Request("POST", "http://offline.invalid/client/v4/accounts/local/ai/run/@local/m"), "local")
+    assert trace[0].url == "http://offline.invalid/client/v4/accounts/{account_id}/ai/run/@local/m"

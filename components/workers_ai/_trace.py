@@ -10,6 +10,7 @@ Never recorded: header values. The account id in URLs is replaced by `{account_i
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -85,8 +86,8 @@ def record(request: httpx.Request, account_id: str | None, body_json: Any = None
     if trace is None:
         return None
     url = str(request.url)
-    if account_id:
-        url = url.replace(account_id, "{account_id}")
+    if account_id:  # the path segment that is the account id, not text that merely contains it ("@local/…")
+        url = re.sub(rf"(?<=/){re.escape(account_id)}(?=[/?#]|$)", "{account_id}", url)
     content = request.content if isinstance(request.stream, httpx.ByteStream) else b""
     content_type = request.headers.get("content-type", "")
     extra = tuple(name for name in ("cf-aig-authorization",) if name in request.headers)
