@@ -256,6 +256,12 @@ SCENARIOS = {
 }
 
 
+async def example_estimate(*inputs) -> tuple[str, pd.DataFrame]:
+    """`estimate_cost` for a clicked example (its own name: Gradio names an event after its function, and
+    `/estimate_cost` belongs to the calculator's button)."""
+    return await estimate_cost(*inputs)
+
+
 def _priced(task: str) -> list[tuple[str, str]]:
     """The built-in Workers AI models of `task` that have a price, for the calculator's dropdowns."""
     return [(short_name(m.name), m.name) for m in builtin_models(task, "cloudflare") if m.name in PRICES]
@@ -302,7 +308,10 @@ def render(tab: gr.Tab) -> None:
     inputs = [queries, embed_tokens, prompt, completion, embedding_model, chat_model, days, gpu]
     gr.Examples(
         [[row[name] for name in SCENARIO_FIELDS] for row in SCENARIOS.values()], inputs=inputs,
-        example_labels=list(SCENARIOS), label="Example workloads (pick one, then Calculate)",
+        example_labels=list(SCENARIOS), label="Example workloads",
+        # arithmetic only, no model call: show the estimate at once (never cached ahead, never an API endpoint)
+        fn=example_estimate, outputs=[answer, table], run_on_click=True, cache_examples=False,
+        api_visibility="private",
     )
     with gr.Accordion("Price list (neurons, from prices.json)", open=False):
         gr.Dataframe(price_list(), interactive=False, max_height=360)

@@ -77,3 +77,11 @@ def test_a_refused_call_says_when_the_budget_resets_and_sends_nothing(page, fake
                                                          r"request could need up to 0\.228; it resets at 00:00 UTC"))
     wait_until(page, lambda: not panel.locator("div.block.answer-cost").inner_text().strip(), "an estimate was shown")
     assert fake.count() == 0
+
+
+def test_an_example_workload_shows_its_estimate_at_once(page, fake):
+    panel = open_tab(page, "Cost")
+    panel.get_by_text("Public support bot: 50,000 a day, 70B").click()
+    expect(panel.locator("#cost-estimate")).to_contain_text("50,000 queries a day")
+    expect(panel.locator("#cost-estimate")).to_contain_text("llama-3.3-70b-instruct-fp8-fast")
+    assert not [r for r in fake.requests if r.model], "arithmetic only: no model is called"
