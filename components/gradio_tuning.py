@@ -12,15 +12,27 @@
    `lazy_session_config()` builds each entry when it is listed instead — from the block, and with the last
    value, that Gradio would have used — so the listing is the same and nothing is paid until it is asked for.
 
-Both are applied by app.py before the Blocks are built. The second touches a Gradio internal, so it applies to
-the pinned version only (pyproject.toml); on any other version it does nothing and Gradio behaves as shipped.
-tests/test_gradio_tuning.py checks that the lazy state lists exactly what Gradio's own would.
+3. The queue's dispatch loop polls: with nothing to start it sleeps 1 ms and looks again, so a job waits
+   ~1 ms on average before it starts (and an idle app wakes 1,000 times a second). `prompt_queue()` wakes the loop
+   when a job is pushed or one finishes (the only moments it can have something new to start), and keeps a 10 ms
+   poll as a backstop.
+4. Starting a streamed event hops to a worker thread just to *create* the generator (`Blocks.call_function`
+   runs anything that is not a coroutine function through `anyio.to_thread.run_sync`): ~1.7 ms before the first
+   line of the function runs. Creating a generator runs none of its code, so `prompt_queue()` creates generators
+   in place; every other call still goes to the worker thread as before.
+
+All are applied by app.py before the Blocks are built. 2–4 touch Gradio internals, so they apply to the pinned
+version only (pyproject.toml); on any other version they do nothing and Gradio behaves as shipped.
+tests/test_gradio_tuning.py checks that the lazy state lists exactly what Gradio's own would, and that the queue
+still starts, streams and finishes jobs (one at a time and many at once, with a concurrency limit) when tuned.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import importlib.util
+import inspect
 import os
 import sys
 from copy import copy
@@ -114,4 +126,119 @@ def lazy_session_config() -> bool:
     session_state._update_value_in_config = _update_value_in_config
     session_state.components = property(components)
     session_state._lazy_config = True
+    return True
+
+
+# ── 3 and 4: the queue starts a job as soon as it can ───────────────────────────────────────────
+
+
+class _FreeWait(float):
+    """The queue's `sleep_when_free`, made wakeable: its loop sleeps this long at most, or until `wake()`."""
+
+    def __new__(cls, seconds: float):
+        wait = super().__new__(cls, seconds)
+        wait.waiter, wait.pending = None, False
+        return wait
+
+    async def sleep(self) -> None:
+        if self.pending:  # woken while it was busy: look again at once
+            self.pending = False
+            return
+        loop = asyncio.get_running_loop()
+        self.waiter = waiter = loop.create_future()
+        backstop = loop.call_later(float(self), lambda: waiter.done() or waiter.set_result(None))
+        try:
+            await waiter
+        finally:
+            backstop.cancel()
+            self.waiter = None
+
+    def wake(self) -> None:  # called on the queue's own event loop (from Queue.push / process_events)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+        else:
+            self.pending = True
+
+
+class _QueueAsyncio:
+    """`asyncio` as gradio.queueing sees it: the same module, except that a sleep for a `_FreeWait` is wakeable."""
+
+    def __getattr__(self, name: str):
+        return getattr(asyncio, name)
+
+    @staticmethod
+    async def sleep(delay: float, result=None):
+        if isinstance(delay, _FreeWait):
+            await delay.sleep()
+            return result
+        return await asyncio.sleep(delay, result)
+
+
+class _ToThread:
+    """`anyio.to_thread` as gradio.blocks sees it: a generator function is called in place (that only creates the
+    generator; its code runs later, when Gradio iterates it, on the thread Gradio chooses as before)."""
+
+    def __getattr__(self, name: str):
+        import anyio.to_thread
+
+        return getattr(anyio.to_thread, name)
+
+    @staticmethod
+    async def run_sync(fn, *args, **kwargs):
+        import anyio.to_thread
+
+        if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+            return fn(*args)
+        return await anyio.to_thread.run_sync(fn, *args, **kwargs)
+
+
+class _BlocksAnyio:
+    to_thread = _ToThread()
+
+    def __getattr__(self, name: str):
+        import anyio
+
+        return getattr(anyio, name)
+
+
+QUEUE_BACKSTOP_S = 0.01
+
+
+def prompt_queue() -> bool:
+    """Start queued jobs without polling delay or a thread hop; returns whether it applied (pinned Gradio only)."""
+    import gradio
+    from gradio import blocks, queueing
+
+    if gradio.__version__ != TUNED_GRADIO:
+        return False
+    queue = queueing.Queue
+    if getattr(queue, "_prompt", False):
+        return True
+    shipped_init, shipped_push, shipped_process_events = queue.__init__, queue.push, queue.process_events
+    queue.shipped = {"__init__": shipped_init, "push": shipped_push, "process_events": shipped_process_events}
+
+    def __init__(self, *args, **kwargs) -> None:
+        shipped_init(self, *args, **kwargs)
+        self.sleep_when_free = _FreeWait(QUEUE_BACKSTOP_S)
+
+    def wake(self) -> None:
+        if isinstance(self.sleep_when_free, _FreeWait):
+            self.sleep_when_free.wake()
+
+    async def push(self, *args, **kwargs):
+        try:
+            return await shipped_push(self, *args, **kwargs)
+        finally:
+            wake(self)
+
+    async def process_events(self, *args, **kwargs) -> None:
+        try:
+            return await shipped_process_events(self, *args, **kwargs)
+        finally:
+            wake(self)  # its place in active_jobs is free again
+
+    queue.__init__, queue.push, queue.process_events = __init__, push, process_events
+    queueing.asyncio = _QueueAsyncio()
+    blocks.anyio = _BlocksAnyio()
+    queue._prompt = True
     return True

@@ -1,12 +1,18 @@
-"""components/gradio_tuning.py: the lazy session config lists exactly what Gradio's eager one would."""
+"""components/gradio_tuning.py: the lazy session config lists exactly what Gradio's eager one would, and the
+prompt queue still starts, streams and finishes every job (one at a time and many at once, under a limit)."""
 
+import asyncio
 import sys
+import threading
+import time
 
 import gradio as gr
 from gradio.state_holder import SessionState
+from gradio_client import Client
 
 import app
 from components import gradio_tuning
+from tests.conftest import free_port
 
 
 def eager_config(demo: gr.Blocks) -> list[dict]:
@@ -88,3 +94,100 @@ def test_the_same_events_leave_the_same_listing_as_gradios_own():
     assert listed[textbox._id]["props"]["value"] == "typed again"
     assert listed[slider._id]["props"]["label"] == "renamed" and listed[slider._id]["props"]["value"] == 42
     assert lazy[state_block._id] == ["kept"]
+
+
+# ── the prompt queue ─────────────────────────────────────────────────────────────────────────
+
+
+def test_prompt_queue_is_applied_on_the_pinned_gradio():
+    from gradio import queueing
+
+    assert gradio_tuning.prompt_queue() is True
+    assert isinstance(app.demo._queue.sleep_when_free, gradio_tuning._FreeWait)
+    assert queueing.Queue._prompt
+
+
+def test_a_free_wait_ends_when_woken_or_at_its_backstop():
+    async def run():
+        wait = gradio_tuning._FreeWait(5.0)
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.05, wait.wake)
+        started = time.monotonic()
+        await wait.sleep()
+        woken_after = time.monotonic() - started
+        wait.wake()  # woken while not asleep: the next sleep returns at once
+        started = time.monotonic()
+        await wait.sleep()
+        pending_after = time.monotonic() - started
+        short = gradio_tuning._FreeWait(0.05)
+        started = time.monotonic()
+        await short.sleep()  # nobody wakes it: the backstop does
+        return woken_after, pending_after, time.monotonic() - started
+
+    woken_after, pending_after, backstop_after = asyncio.run(run())
+    assert woken_after < 4.0 and pending_after < 4.0 and backstop_after >= 0.04
+
+
+def test_generators_are_created_in_place_and_other_calls_still_go_to_a_worker_thread():
+    ran_in: list[str] = []
+
+    async def tokens():
+        ran_in.append(threading.current_thread().name)
+        yield 1
+
+    def blocking():
+        return threading.current_thread().name
+
+    async def run():
+        to_thread = gradio_tuning._ToThread()
+        generator = await to_thread.run_sync(tokens)
+        assert ran_in == []  # creating it ran none of its code
+        assert [item async for item in generator] == [1]
+        return threading.current_thread().name, await to_thread.run_sync(blocking)
+
+    loop_thread, worker = asyncio.run(run())
+    assert ran_in == [loop_thread] and worker != loop_thread
+
+
+def test_the_tuned_queue_streams_finishes_and_respects_a_concurrency_limit(tmp_path):
+    """A small app on loopback: async and sync generators stream to the end; five calls to an event limited to
+    one job at a time all finish, never two at once (each waiting job starts when the one before it ends)."""
+    assert gradio_tuning.prompt_queue()
+    running, most = [0], [0]
+
+    async def count_async(n):
+        for i in range(int(n)):
+            await asyncio.sleep(0.01)
+            yield str(i)
+
+    def count_sync(n):
+        for i in range(int(n)):
+            time.sleep(0.01)
+            yield str(i)
+
+    async def one_at_a_time(label):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        await asyncio.sleep(0.05)
+        running[0] -= 1
+        return f"done {label}"
+
+    with gr.Blocks() as demo:
+        number, text = gr.Number(), gr.Textbox()
+        gr.Button().click(count_async, number, text, api_name="count_async")
+        gr.Button().click(count_sync, number, text, api_name="count_sync")
+        gr.Button().click(one_at_a_time, text, text, api_name="one_at_a_time", concurrency_limit=1)
+    demo.queue(max_size=64)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(url, verbose=False, download_files=str(tmp_path))
+        assert client.predict(5, api_name="/count_async") == "4"
+        assert client.predict(5, api_name="/count_sync") == "4"
+        jobs = [client.submit(f"job {i}", api_name="/one_at_a_time") for i in range(5)]
+        assert sorted(job.result(timeout=30) for job in jobs) == [f"done job {i}" for i in range(5)]
+        assert most[0] == 1
+        streamed = client.submit(3, api_name="/count_async")
+        streamed.result(timeout=30)
+        assert streamed.outputs() == ["0", "1", "2"]
+    finally:
+        demo.close()
