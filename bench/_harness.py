@@ -35,6 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import httpx  # noqa: E402
+from _rawhttp import RawHTTP  # noqa: E402
 
 ACCOUNT_ID = "0123456789abcdef0123456789ab1a2b"
 TOKEN = "bench-token-0123"
@@ -267,7 +268,7 @@ class Message:
     data: object
 
 
-async def gradio_call(http: httpx.AsyncClient, base_url: str, api_name: str, data: list,
+async def gradio_call(http: RawHTTP, base_url: str, api_name: str, data: list,
                       started: list[float] | None = None, session_hash: str | None = None) -> AsyncIterator[Message]:
     """POST the call, then read its SSE stream, yielding each event as it arrives (bounded by the server's
     `complete`/`error`). `started`, if given, receives the perf_counter just before the POST.
@@ -279,13 +280,14 @@ async def gradio_call(http: httpx.AsyncClient, base_url: str, api_name: str, dat
         body["session_hash"] = session_hash
     if started is not None:
         started.append(time.perf_counter())
-    response = await http.post(f"{base_url}/gradio_api/call/{api_name}", json=body)
-    response.raise_for_status()
-    event_id = response.json()["event_id"]
-    async with http.stream("GET", f"{base_url}/gradio_api/call/{api_name}/{event_id}") as stream:
-        stream.raise_for_status()
+    status, answer = await http.post_json(f"{base_url}/gradio_api/call/{api_name}", body)
+    if status != 200:
+        raise RuntimeError(f"POST /gradio_api/call/{api_name}: HTTP {status} {answer}")
+    async with http.lines(f"{base_url}/gradio_api/call/{api_name}/{answer['event_id']}") as (status, lines):
+        if status != 200:
+            raise RuntimeError(f"GET /gradio_api/call/{api_name}/…: HTTP {status}")
         event, datas = "message", []
-        async for line in stream.aiter_lines():
+        async for line in lines:
             if line == "":
                 if datas:
                     text = "\n".join(datas)
@@ -314,7 +316,7 @@ def chat_payload(message: str, max_tokens: int) -> dict:
             "max_tokens": max_tokens, "temperature": 0.6}
 
 
-async def app_token_times(http: httpx.AsyncClient, base_url: str, message: str, tokens: int,
+async def app_token_times(http: RawHTTP, base_url: str, message: str, tokens: int,
                           session_hash: str | None = None) -> tuple[float, list[float]]:
     """One streamed `/chat` through the app: (the time of the POST, arrival time of each token).
     The reply is cumulative text of distinct words, so a message carrying n words means tokens < n arrived."""
@@ -339,9 +341,9 @@ async def bare_token_times(client, message: str, tokens: int) -> tuple[float, li
     return started, arrivals
 
 
-def async_http(connections: int = 256) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=5.0),
-                             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections))
+def raw_http() -> RawHTTP:
+    """The client for calls to the app (bench/_rawhttp.py says why it is not httpx)."""
+    return RawHTTP()
 
 
 # ── reporting ────────────────────────────────────────────────────────────────────────────────

@@ -21,7 +21,7 @@ import time
 import uuid
 
 from _harness import (
-    app_token_times, async_http, cpu_seconds, distinct_tokens, fake_process, median, quantile, report, running_app,
+    app_token_times, raw_http, cpu_seconds, distinct_tokens, fake_process, median, quantile, report, running_app,
     verdict,
 )
 
@@ -47,7 +47,7 @@ async def burst(http, url: str, chats: int, tokens: int, label: str,
 async def measure(fake, url: str, pid: int | None, chats: int, tokens: int) -> dict[str, dict]:
     sessions = [uuid.uuid4().hex for _ in range(chats)]
     results = {}
-    async with async_http(connections=4 * chats) as http:
+    async with raw_http() as http:
         await burst(http, url, chats, tokens, "warm-up", sessions)  # sessions, and connections to the app and fake
         for case, use in (("existing", sessions), ("new", None)):
             singles = []

@@ -19,7 +19,7 @@ import argparse
 import asyncio
 
 from _harness import (
-    app_token_times, async_http, bare_token_times, distinct_tokens, fake_server, median, report, running_app,
+    app_token_times, raw_http, bare_token_times, distinct_tokens, fake_server, median, report, running_app,
     settings_for, verdict,
 )
 
@@ -53,7 +53,7 @@ async def measure(fake, url: str, floor_url: str, tokens: int, rounds: int) -> d
 
     bare_client = WorkersAI(settings_for(fake))
     results: dict[str, list[tuple]] = {"bare": [], "app": [], "floor": []}
-    async with async_http() as http:
+    async with raw_http() as http:
         await app_token_times(http, url, "warm up", 5)  # first connections, first call through the app
         for index in range(rounds):
             for path in ("bare", "app", "floor")[index % 3:] + ("bare", "app", "floor")[:index % 3]:

@@ -17,24 +17,25 @@ import asyncio
 import uuid
 
 from _harness import (
-    distinct_tokens, fake_server, median, ms, quantile, report, running_app, settings_for, verdict, async_http,
+    distinct_tokens, fake_process, median, ms, quantile, report, running_app, settings_for, verdict, raw_http,
     app_token_times, bare_token_times,
 )
+from _rawhttp import HttpxHTTP
 
 TARGET_ADDED_S = 0.010
 
 
-PATHS = ("bare", "app_new_session", "app_same_session", "floor_new_session", "floor_same_session")
+PATHS = ("bare", "app_new_session", "app_same_session", "floor_new_session", "floor_same_session",
+         "app_same_session_httpx")
 
 
-async def measure(fake, url: str, floor_url: str, rounds: int, warmup: int) -> dict[str, list[float]]:
+async def measure(fake, url: str, floor_url: str, rounds: int, warmup: int, tokens: int) -> dict[str, list[float]]:
     from components.workers_ai import WorkersAI
 
     bare_client = WorkersAI(settings_for(fake))
     session = uuid.uuid4().hex
     results: dict[str, list[float]] = {path: [] for path in PATHS}
-    tokens = len(fake.stream_tokens)
-    async with async_http() as http:
+    async with raw_http() as http, HttpxHTTP() as httpx_http:
         for index in range(warmup + rounds):
             shift = index % len(PATHS)
             for path in PATHS[shift:] + PATHS[:shift]:
@@ -42,8 +43,9 @@ async def measure(fake, url: str, floor_url: str, rounds: int, warmup: int) -> d
                     started, arrivals = await bare_token_times(bare_client, f"hello {index}", tokens)
                 else:
                     started, arrivals = await app_token_times(
-                        http, floor_url if path.startswith("floor") else url, f"hello {index}", tokens,
-                        session if path.endswith("same_session") else None)
+                        httpx_http if path.endswith("httpx") else http,
+                        floor_url if path.startswith("floor") else url, f"hello {index}", tokens,
+                        session if "same_session" in path else None)
                 if not arrivals:
                     raise RuntimeError(f"{path}: no token arrived")
                 if index >= warmup:
@@ -57,17 +59,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--first-token-delay", type=float, default=0.1)
+    parser.add_argument("--token-delay", type=float, default=0.01, help="between the later tokens (default 100/s)")
     parser.add_argument("--in-process", action="store_true", help="launch the app in this process (launch_app)")
     args = parser.parse_args()
-    with fake_server() as fake:
-        fake.stream_tokens = distinct_tokens(5)
-        fake.first_token_delay = args.first_token_delay
+    tokens = 5
+    with fake_process(stream_tokens=distinct_tokens(tokens), first_token_delay=args.first_token_delay,
+                      token_delay=args.token_delay) as fake:
         # the floor's event is configured like the app's /chat (no input/output processing, components/chat.py)
-        floor_env = {"FLOOR_FIRST_TOKEN_DELAY": str(args.first_token_delay), "FLOOR_TOKENS": "5",
-                     "FLOOR_PROCESSING": "0"}
+        floor_env = {"FLOOR_FIRST_TOKEN_DELAY": str(args.first_token_delay), "FLOOR_TOKENS": str(tokens),
+                     "FLOOR_TOKEN_DELAY": str(args.token_delay), "FLOOR_PROCESSING": "0"}
         with running_app(fake, in_process=args.in_process) as app, \
                 running_app(fake, script="bench/_floor_app.py", extra_env=floor_env) as floor:
-            results = asyncio.run(measure(fake, app.url, floor.url, args.rounds, args.warmup))
+            results = asyncio.run(measure(fake, app.url, floor.url, args.rounds, args.warmup, tokens))
     bare = results["bare"]
     rows = [["bare client (`WorkersAI.stream`)", ms(median(bare)), ms(quantile(bare, 0.9)), ms(min(bare)), "", "", ""]]
     labels = {"app_new_session": "app `/chat`, a new Gradio session per call",
@@ -83,9 +86,13 @@ def main() -> None:
         values = results[path]
         rows.append([label, ms(median(values)), ms(quantile(values, 0.9)), ms(min(values)),
                      f"{ms(median(values) - args.first_token_delay)} over the delay", "", ""])
+    httpx_values = results["app_same_session_httpx"]
+    rows.append(["app `/chat`, calls in one session, called with `httpx.AsyncClient` instead (the measuring "
+                 "client's own cost)", ms(median(httpx_values)), ms(quantile(httpx_values, 0.9)), ms(min(httpx_values)),
+                 f"{ms(median(httpx_values) - median(bare))}", "", ""])
     report(
         f"Time to first token: app vs bare client ({args.rounds} interleaved rounds, first-token delay "
-        f"{1000 * args.first_token_delay:.0f} ms, app {'in-process' if args.in_process else 'run as `python app.py`'})",
+        f"{1000 * args.first_token_delay:.0f} ms, then a token every {1000 * args.token_delay:.0f} ms, app {'in-process' if args.in_process else 'run as `python app.py`'})",
         ["path", "median", "p90", "min", "added (median − bare median)", "target", "result"], rows,
     )
 

@@ -19,7 +19,7 @@ import io
 import pstats
 
 from _harness import (
-    app_token_times, async_http, distinct_tokens, fake_server, install_shared_client, report,
+    app_token_times, raw_http, distinct_tokens, fake_server, install_shared_client, report,
 )
 
 PROFILER = cProfile.Profile()
@@ -53,7 +53,7 @@ def in_loop_thread(function) -> None:
 
 
 async def stream_chats(url: str, chats: int, tokens: int) -> int:
-    async with async_http(connections=4 * chats) as http:
+    async with raw_http() as http:
         runs = await asyncio.gather(*(app_token_times(http, url, f"chat {i}", tokens) for i in range(chats)))
     return sum(len(arrivals) for _, arrivals in runs)
 

@@ -21,7 +21,7 @@ import time
 import uuid
 
 from _harness import (
-    async_http, chat_inputs, distinct_tokens, fake_server, gradio_call, install_shared_client, median, ms, report,
+    raw_http, chat_inputs, distinct_tokens, fake_server, gradio_call, install_shared_client, median, ms, report,
 )
 
 MARKS: dict[str, float] = {}
@@ -103,7 +103,7 @@ STAGES = [  # (label, from mark, to mark)
 async def measure(url: str, rounds: int, warmup: int) -> dict[str, dict[str, list[float]]]:
     results: dict[str, dict[str, list[float]]] = {"new": {}, "same": {}}
     session = uuid.uuid4().hex
-    async with async_http() as http:
+    async with raw_http() as http:
         for index in range(warmup + rounds):
             for kind in ("new", "same"):
                 MARKS.clear()
