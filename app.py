@@ -24,8 +24,7 @@ from components.header import CSS, header_html, meter_html, refresh_meter  # noq
 from components.ui import refresh_models  # noqa: E402
 from components.backend import shared_client  # noqa: E402
 
-gradio_tuning.lazy_session_config()
-gradio_tuning.prompt_queue()
+gradio_tuning.tune()
 
 THEME = gr.themes.Soft(primary_hue="orange", secondary_hue="amber")  # built-in: bundled fonts, no CDN
 

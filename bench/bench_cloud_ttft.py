@@ -29,23 +29,38 @@ PATHS = ("bare", "app_new_session", "app_same_session", "floor_new_session", "fl
          "app_same_session_httpx")
 
 
-async def measure(fake, url: str, floor_url: str, rounds: int, warmup: int, tokens: int) -> dict[str, list[float]]:
+async def measure(fake, url: str, floor_url: str, rounds: int, warmup: int, tokens: int,
+                  pause: float) -> dict[str, list[float]]:
     from components.workers_ai import WorkersAI
 
     bare_client = WorkersAI(settings_for(fake))
-    session = uuid.uuid4().hex
+    run = uuid.uuid4().hex
     results: dict[str, list[float]] = {path: [] for path in PATHS}
+
+    def session(path: str, index: int) -> str | None:
+        # "one session": a page that has asked once before. Each round gets its own such session, so the
+        # history sent upstream is one turn long every time (it would otherwise grow round by round and the
+        # app would send ever longer requests than the bare client).
+        return f"{run}-{path}-{index}" if "same_session" in path else None
+
     async with raw_http() as http, HttpxHTTP() as httpx_http:
+        async def through_gradio(path: str, index: int, message: str):
+            return await app_token_times(httpx_http if path.endswith("httpx") else http,
+                                         floor_url if path.startswith("floor") else url, message, tokens,
+                                         session(path, index))
+
+        for index in range(warmup + rounds):  # the earlier question of each "one session"
+            for path in PATHS:
+                if session(path, index):
+                    await through_gradio(path, index, "an earlier question")
         for index in range(warmup + rounds):
             shift = index % len(PATHS)
             for path in PATHS[shift:] + PATHS[:shift]:
+                await asyncio.sleep(pause)  # the servers have finished the call before, as between a person's turns
                 if path == "bare":
                     started, arrivals = await bare_token_times(bare_client, f"hello {index}", tokens)
                 else:
-                    started, arrivals = await app_token_times(
-                        httpx_http if path.endswith("httpx") else http,
-                        floor_url if path.startswith("floor") else url, f"hello {index}", tokens,
-                        session if "same_session" in path else None)
+                    started, arrivals = await through_gradio(path, index, f"hello {index}")
                 if not arrivals:
                     raise RuntimeError(f"{path}: no token arrived")
                 if index >= warmup:
@@ -60,6 +75,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--first-token-delay", type=float, default=0.1)
     parser.add_argument("--token-delay", type=float, default=0.01, help="between the later tokens (default 100/s)")
+    parser.add_argument("--pause", type=float, default=0.02, help="between calls, for the servers to finish the last")
     parser.add_argument("--in-process", action="store_true", help="launch the app in this process (launch_app)")
     args = parser.parse_args()
     tokens = 5
@@ -70,7 +86,7 @@ def main() -> None:
                      "FLOOR_TOKEN_DELAY": str(args.token_delay), "FLOOR_PROCESSING": "0"}
         with running_app(fake, in_process=args.in_process) as app, \
                 running_app(fake, script="bench/_floor_app.py", extra_env=floor_env) as floor:
-            results = asyncio.run(measure(fake, app.url, floor.url, args.rounds, args.warmup, tokens))
+            results = asyncio.run(measure(fake, app.url, floor.url, args.rounds, args.warmup, tokens, args.pause))
     bare = results["bare"]
     rows = [["bare client (`WorkersAI.stream`)", ms(median(bare)), ms(quantile(bare, 0.9)), ms(min(bare)), "", "", ""]]
     labels = {"app_new_session": "app `/chat`, a new Gradio session per call",

@@ -21,28 +21,38 @@
    line of the function runs. Creating a generator runs none of its code, so `prompt_queue()` creates generators
    in place; every other call still goes to the worker thread as before.
 
-All are applied by app.py before the Blocks are built. 2–4 touch Gradio internals, so they apply to the pinned
+5. Every API request (each POST and SSE GET of a call, each upload) runs Gradio's `login_check` dependency, a
+   plain function, so FastAPI sends it to a worker thread (~0.6 ms, and a thread per request under load).
+   It only compares values already at hand, so `inline_login_check()` has FastAPI await it in place.
+
+6. Each call also re-derives two things that do not change between calls: the type hints of the event's
+   function (`typing.get_type_hints`, for Gradio's special arguments: ~0.4 ms) and the app's root URL from the
+   request's URL and forwarding headers (two `httpx.URL` parses: ~0.4 ms). `remember_call_lookups()` keeps
+   both (bounded LRU caches keyed by everything each one reads).
+
+All are applied by app.py (`tune()`) before the Blocks are built. 2–6 touch Gradio internals, so they apply to the pinned
 version only (pyproject.toml); on any other version they do nothing and Gradio behaves as shipped.
-tests/test_gradio_tuning.py checks that the lazy state lists exactly what Gradio's own would, and that the queue
-still starts, streams and finishes jobs (one at a time and many at once, with a concurrency limit) when tuned.
+tests/test_gradio_tuning.py checks that the lazy state lists exactly what Gradio's own would, that the queue
+still starts, streams and finishes jobs (one at a time and many at once, with a concurrency limit) when tuned, and
+that a login-protected app still refuses calls without a login.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime
-import importlib.util
+import functools
 import inspect
 import os
-import sys
 from copy import copy
+
+from .absent_modules import mark_absent
 
 TUNED_GRADIO = "6.31.0"
 
 
 def mark_matplotlib_absent() -> None:
-    if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
-        sys.modules["matplotlib"] = None  # `import matplotlib` now raises ImportError without a search
+    mark_absent("matplotlib")
 
 
 def lazy_session_config() -> bool:
@@ -242,3 +252,76 @@ def prompt_queue() -> bool:
     blocks.anyio = _BlocksAnyio()
     queue._prompt = True
     return True
+
+
+# ── 5: the login check runs in place ─────────────────────────────────────────────────────────
+
+
+def _is_login_check(func) -> bool:
+    return getattr(func, "__module__", None) == "gradio.routes" and \
+        getattr(func, "__qualname__", "").endswith(".<locals>.login_check")
+
+
+def inline_login_check() -> bool:
+    """Have FastAPI run Gradio's `login_check` dependency in place; returns whether it applied."""
+    import gradio
+    from fastapi.dependencies import utils
+
+    shipped = getattr(utils, "run_in_threadpool", None)
+    if gradio.__version__ != TUNED_GRADIO or shipped is None:
+        return False
+    if getattr(shipped, "_inline_login_check", False):
+        return True
+
+    async def run_in_threadpool(func, *args, **kwargs):
+        if _is_login_check(func):
+            return func(*args, **kwargs)
+        return await shipped(func, *args, **kwargs)
+
+    run_in_threadpool._inline_login_check = True
+    utils.run_in_threadpool = run_in_threadpool
+    return True
+
+
+# ── 6: what does not change between calls is derived once ───────────────────────────────────
+
+ORIGIN_HEADERS = ("x-forwarded-host", "x-gradio-server", "x-forwarded-proto")  # what get_request_origin reads
+
+
+def remember_call_lookups() -> bool:
+    """Cache the function type hints and the request origin Gradio derives per call; whether it applied."""
+    import gradio
+    from gradio import route_utils, utils
+
+    if gradio.__version__ != TUNED_GRADIO:
+        return False
+    if getattr(utils.get_type_hints, "_remembered", False):
+        return True
+    shipped_hints, shipped_origin = utils.get_type_hints, route_utils.get_request_origin
+    hints_for = functools.lru_cache(maxsize=1024)(shipped_hints)  # keyed by the function: its hints are fixed
+    origins: dict[tuple, object] = {}  # (URL, route path, the headers it reads) → an immutable httpx.URL
+
+    def get_type_hints(fn):
+        try:
+            return hints_for(fn)
+        except TypeError:  # an unhashable callable
+            return shipped_hints(fn)
+
+    def get_request_origin(request, route_path: str):
+        key = (str(request.url), route_path, *(request.headers.get(name) for name in ORIGIN_HEADERS))
+        origin = origins.get(key)
+        if origin is None:
+            origin = origins[key] = shipped_origin(request, route_path)
+            if len(origins) > 256:  # bounded: hosts and paths are the caller's to choose
+                origins.pop(next(iter(origins)))
+        return origin
+
+    get_type_hints._remembered = True
+    utils.get_type_hints = get_type_hints
+    route_utils.get_request_origin = get_request_origin
+    return True
+
+
+def tune() -> bool:
+    """Apply 2–6 (1 is applied before gradio is imported); returns whether they applied (pinned Gradio only)."""
+    return all([lazy_session_config(), prompt_queue(), inline_login_check(), remember_call_lookups()])

@@ -191,3 +191,81 @@ def test_the_tuned_queue_streams_finishes_and_respects_a_concurrency_limit(tmp_p
         assert streamed.outputs() == ["0", "1", "2"]
     finally:
         demo.close()
+
+
+# ── the login check in place; lookups remembered ─────────────────────────────────────────────
+
+
+def _login_check_of(app):
+    """Gradio's login_check endpoint function, from the app's (nested) routes."""
+    routes = list(app.router.routes)
+    while routes:
+        route = routes.pop()
+        if hasattr(route, "original_router"):
+            routes.extend(route.original_router.routes)
+        elif getattr(route, "path", "").endswith("/login_check"):
+            return route.endpoint
+    raise AssertionError("no /login_check route")
+
+
+def test_a_login_protected_app_still_refuses_calls_without_a_login():
+    import httpx
+    from fastapi.dependencies import utils as fastapi_utils
+
+    assert gradio_tuning.inline_login_check() is True
+    with gr.Blocks() as demo:
+        text = gr.Textbox()
+        gr.Button().click(lambda value: value.upper(), text, text, api_name="shout")
+    demo.queue()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                            auth=("ann", "correct horse"))
+    try:
+        check = _login_check_of(demo.app)
+        assert gradio_tuning._is_login_check(check)  # the function the tuning runs in place
+        with httpx.Client(base_url=url, timeout=30) as http:
+            refused = http.post("/gradio_api/call/shout", json={"data": ["hi"]})
+            assert refused.status_code == 401
+            assert http.post("/login", data={"username": "ann", "password": "wrong"}).status_code == 400
+            assert http.post("/login", data={"username": "ann", "password": "correct horse"}).status_code == 200
+            event_id = http.post("/gradio_api/call/shout", json={"data": ["hi"]}).json()["event_id"]
+            assert '"HI"' in http.get(f"/gradio_api/call/shout/{event_id}").text
+    finally:
+        demo.close()
+
+    async def thread_names():
+        loop_thread = threading.current_thread().name
+        other = await fastapi_utils.run_in_threadpool(lambda: threading.current_thread().name)
+        return loop_thread, other
+
+    loop_thread, other = asyncio.run(thread_names())
+    assert other != loop_thread  # every other sync dependency still runs in a worker thread
+
+
+def test_type_hints_and_the_request_origin_are_remembered_and_unchanged():
+    import typing
+
+    from gradio import route_utils, utils
+    from starlette.requests import Request
+
+    assert gradio_tuning.remember_call_lookups() is True
+
+    def typed(message: str, request: gr.Request) -> str:
+        return message
+
+    assert utils.get_type_hints(typed) == typing.get_type_hints(typed)
+    assert utils.get_type_hints(typed) is utils.get_type_hints(typed)
+
+    def request(host: str, forwarded_host: str | None = None) -> Request:
+        headers = [(b"host", host.encode())]
+        if forwarded_host:
+            headers.append((b"x-forwarded-host", forwarded_host.encode()))
+        return Request({"type": "http", "method": "POST", "scheme": "http", "server": (host, 80), "root_path": "",
+                        "path": "/gradio_api/call/chat", "query_string": b"", "headers": headers})
+
+    path = "/gradio_api/call/chat"
+    first = route_utils.get_request_origin(request("example.org"), path)
+    assert str(first) == "http://example.org"
+    assert route_utils.get_request_origin(request("example.org"), path) is first
+    behind_proxy = route_utils.get_request_origin(request("example.org", "space.example"), path)
+    assert str(behind_proxy) == "http://space.example"
+    assert route_utils.get_root_url(request("example.org", "space.example"), path, None) == "http://space.example"
