@@ -8,8 +8,8 @@ Gradio's queue internals (`Queue.push`, `Queue.process_events`, `route_utils.cal
 client's `stream` are wrapped to record when each is first entered/left; times are from just before the POST.
 Measured both as a new Gradio session per call and as calls in one session. It also times `SessionState(demo)` —
 what Gradio builds for every new session — on its own, for this app and for the number of blocks it has.
-All figures are medians. In-process figures run a little higher than bench_cloud_ttft.py's (the app, the fake and
-the HTTP client share one interpreter here).
+All figures are medians. In-process figures run a little higher than bench_cloud_ttft.py's (the app and the HTTP
+client share one interpreter here; the fake runs in a process of its own, as there).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 import uuid
 
 from _harness import (
-    raw_http, chat_inputs, distinct_tokens, fake_server, gradio_call, install_shared_client, median, ms, report,
+    raw_http, chat_inputs, distinct_tokens, fake_process, gradio_call, install_shared_client, median, ms, report,
 )
 
 MARKS: dict[str, float] = {}
@@ -84,13 +84,15 @@ def instrument(client) -> None:
 
 
 STAGES = [  # (label, from mark, to mark)
-    ("HTTP POST parsed, routed → `Queue.push`", "POST", "Queue.push entered"),
+    ("HTTP POST sent, parsed, routed, login checked → `Queue.push`", "POST", "Queue.push entered"),
     ("`Queue.push` → job picked up (`process_events`)", "Queue.push entered", "Queue.process_events entered"),
     ("job picked up → `call_process_api`", "Queue.process_events entered", "call_process_api entered"),
     ("`call_process_api` → `Blocks.process_api` (session state restored / **built for a new session**)",
      "call_process_api entered", "Blocks.process_api entered"),
-    ("`preprocess_data` (5 inputs, one worker-thread hop each)", "preprocess_data entered", "preprocess_data left"),
-    ("`call_function` → the tab calls `client.stream`", "call_function entered", "client.stream called"),
+    ("`preprocess_data` (`/chat` takes plain values: nothing to convert)", "preprocess_data entered",
+     "preprocess_data left"),
+    ("`call_function` (special arguments, the generator created) → the tab calls `client.stream`",
+     "call_function entered", "client.stream called"),
     ("`client.stream` → first delta (fake's delay + HTTP to the fake)", "client.stream called",
      "first delta in the client"),
     ("first delta → `postprocess_data` done", "first delta in the client", "postprocess_data left"),
@@ -102,10 +104,14 @@ STAGES = [  # (label, from mark, to mark)
 
 async def measure(url: str, rounds: int, warmup: int) -> dict[str, dict[str, list[float]]]:
     results: dict[str, dict[str, list[float]]] = {"new": {}, "same": {}}
-    session = uuid.uuid4().hex
+    run = uuid.uuid4().hex
     async with raw_http() as http:
         for index in range(warmup + rounds):
+            session = f"{run}-{index}"  # as bench_cloud_ttft.py: a page that has asked once before
+            async for _ in gradio_call(http, url, "chat", chat_inputs("an earlier question", 16), session_hash=session):
+                pass
             for kind in ("new", "same"):
+                await asyncio.sleep(0.02)  # the server has finished the call before
                 MARKS.clear()
                 MARKS["POST"] = time.perf_counter()
                 async for message in gradio_call(http, url, "chat", chat_inputs(f"hi {index}", 16),
@@ -137,9 +143,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--first-token-delay", type=float, default=0.1)
     args = parser.parse_args()
-    with fake_server() as fake:
-        fake.stream_tokens = distinct_tokens(5)
-        fake.first_token_delay = args.first_token_delay
+    with fake_process(stream_tokens=distinct_tokens(5), first_token_delay=args.first_token_delay,
+                      token_delay=0.01) as fake:  # as bench_cloud_ttft.py: its own process, 100 tokens/s after the first
         client = install_shared_client(fake)
         instrument(client)
         from tests.conftest import launch_app
