@@ -1,4 +1,4 @@
-"""Two measured costs of Gradio 6.31 that this app removes (bench/README.md has the numbers).
+"""Measured costs of Gradio 6.31 that this app removes (bench/README.md has the numbers, before and after).
 
 1. Every streamed update runs `import matplotlib` twice (`utils.MatplotlibBackendMananger`); when matplotlib is
    not installed, each failed import searches sys.path again: ~20% of the CPU of a busy stream.
@@ -11,7 +11,6 @@
    Gradio reads those configs only to list them all for a deep link (`SessionState.components`).
    `lazy_session_config()` builds each entry when it is listed instead — from the block, and with the last
    value, that Gradio would have used — so the listing is the same and nothing is paid until it is asked for.
-
 3. The queue's dispatch loop polls: with nothing to start it sleeps 1 ms and looks again, so a job waits
    ~1 ms on average before it starts (and an idle app wakes 1,000 times a second). `prompt_queue()` wakes the loop
    when a job is pushed or one finishes (the only moments it can have something new to start), and keeps a 10 ms
@@ -20,18 +19,17 @@
    runs anything that is not a coroutine function through `anyio.to_thread.run_sync`): ~1.7 ms before the first
    line of the function runs. Creating a generator runs none of its code, so `prompt_queue()` creates generators
    in place; every other call still goes to the worker thread as before.
-
 5. Every API request (each POST and SSE GET of a call, each upload) runs Gradio's `login_check` dependency, a
-   plain function, so FastAPI sends it to a worker thread (~0.6 ms, and a thread per request under load).
-   It only compares values already at hand, so `inline_login_check()` has FastAPI await it in place.
-
+   plain function, so FastAPI sends it to a worker thread (~0.3 ms, and a thread per request under load).
+   It only compares values already at hand, so `inline_login_check()` has FastAPI run it in place.
 6. Each call also re-derives two things that do not change between calls: the type hints of the event's
    function (`typing.get_type_hints`, for Gradio's special arguments: ~0.4 ms) and the app's root URL from the
    request's URL and forwarding headers (two `httpx.URL` parses: ~0.4 ms). `remember_call_lookups()` keeps
-   both (bounded LRU caches keyed by everything each one reads).
+   both (bounded caches keyed by everything each one reads).
 
-All are applied by app.py (`tune()`) before the Blocks are built. 2–6 touch Gradio internals, so they apply to the pinned
-version only (pyproject.toml); on any other version they do nothing and Gradio behaves as shipped.
+1 is applied by app.py before gradio is imported, 2–6 by `tune()` before the Blocks are built. 2–6 touch Gradio
+internals, so they apply to the pinned version only (pyproject.toml); on any other version they do nothing and
+Gradio behaves as shipped.
 tests/test_gradio_tuning.py checks that the lazy state lists exactly what Gradio's own would, that the queue
 still starts, streams and finishes jobs (one at a time and many at once, with a concurrency limit) when tuned, and
 that a login-protected app still refuses calls without a login.
@@ -51,17 +49,22 @@ from .absent_modules import mark_absent
 TUNED_GRADIO = "6.31.0"
 
 
+def _on_pinned_gradio() -> bool:
+    import gradio
+
+    return gradio.__version__ == TUNED_GRADIO
+
+
 def mark_matplotlib_absent() -> None:
     mark_absent("matplotlib")
 
 
 def lazy_session_config() -> bool:
     """Make new Gradio sessions cheap; returns whether it applied (only on the pinned Gradio)."""
-    import gradio
     from gradio import state_holder
 
     session_state = state_holder.SessionState
-    if gradio.__version__ != TUNED_GRADIO:
+    if not _on_pinned_gradio():
         return False
     if getattr(session_state, "_lazy_config", False):
         return True
@@ -216,10 +219,9 @@ QUEUE_BACKSTOP_S = 0.01
 
 def prompt_queue() -> bool:
     """Start queued jobs without polling delay or a thread hop; returns whether it applied (pinned Gradio only)."""
-    import gradio
     from gradio import blocks, queueing
 
-    if gradio.__version__ != TUNED_GRADIO:
+    if not _on_pinned_gradio():
         return False
     queue = queueing.Queue
     if getattr(queue, "_prompt", False):
@@ -264,11 +266,10 @@ def _is_login_check(func) -> bool:
 
 def inline_login_check() -> bool:
     """Have FastAPI run Gradio's `login_check` dependency in place; returns whether it applied."""
-    import gradio
     from fastapi.dependencies import utils
 
     shipped = getattr(utils, "run_in_threadpool", None)
-    if gradio.__version__ != TUNED_GRADIO or shipped is None:
+    if not _on_pinned_gradio() or shipped is None:
         return False
     if getattr(shipped, "_inline_login_check", False):
         return True
@@ -290,10 +291,9 @@ ORIGIN_HEADERS = ("x-forwarded-host", "x-gradio-server", "x-forwarded-proto")  #
 
 def remember_call_lookups() -> bool:
     """Cache the function type hints and the request origin Gradio derives per call; whether it applied."""
-    import gradio
     from gradio import route_utils, utils
 
-    if gradio.__version__ != TUNED_GRADIO:
+    if not _on_pinned_gradio():
         return False
     if getattr(utils.get_type_hints, "_remembered", False):
         return True
