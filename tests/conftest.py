@@ -28,6 +28,21 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
+MEASUREMENTS: list[str] = []
+
+
+def report(line: str) -> None:
+    """A figure a test measured (latencies, memory): listed at the end of every run, pass or fail."""
+    MEASUREMENTS.append(line)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if MEASUREMENTS:
+        terminalreporter.section("measured by the tests")
+        for line in MEASUREMENTS:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def fake_server():
     """One real HTTP server on 127.0.0.1 speaking the Workers AI contract, for the whole run."""

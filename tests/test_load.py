@@ -12,7 +12,7 @@ import time
 import httpx
 
 import app
-from tests.conftest import ASSETS
+from tests.conftest import ASSETS, report
 
 
 def rss_mb() -> float:
@@ -68,7 +68,8 @@ def test_two_hundred_mixed_requests_from_fifty_clients(served, fake):
     failures = [event for event, _ in results if event != "complete"]
     latencies = sorted(seconds for _, seconds in results)
     p50, p95 = statistics.median(latencies), latencies[int(0.95 * len(latencies)) - 1]
-    print(f"\n200 mixed requests, 50 clients: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
+    report(f"load: 200 mixed requests from 50 clients: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+           f"{len(failures)} failed")
     assert len(results) == 200 and not failures, f"{len(failures)} failed: {failures[:5]}"
 
 
@@ -91,7 +92,7 @@ def test_memory_settles_over_a_thousand_requests(served, fake):
             return before, rss_mb()
 
     before, after = asyncio.run(asyncio.wait_for(scenario(), timeout=240))
-    print(f"\nRSS {before:.0f} MB → {after:.0f} MB over 1,000 requests")
+    report(f"load: RSS {before:.0f} MB → {after:.0f} MB over 1,000 requests")
     assert after - before < 60, f"RSS grew {after - before:.0f} MB over 1,000 requests"
 
 
