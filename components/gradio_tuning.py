@@ -41,6 +41,7 @@ import asyncio
 import datetime
 import functools
 import inspect
+import threading
 import os
 from copy import copy
 
@@ -300,6 +301,7 @@ def remember_call_lookups() -> bool:
     shipped_hints, shipped_origin = utils.get_type_hints, route_utils.get_request_origin
     hints_for = functools.lru_cache(maxsize=1024)(shipped_hints)  # keyed by the function: its hints are fixed
     origins: dict[tuple, object] = {}  # (URL, route path, the headers it reads) → an immutable httpx.URL
+    evicting = threading.Lock()
 
     def get_type_hints(fn):
         try:
@@ -311,9 +313,11 @@ def remember_call_lookups() -> bool:
         key = (str(request.url), route_path, *(request.headers.get(name) for name in ORIGIN_HEADERS))
         origin = origins.get(key)
         if origin is None:
-            origin = origins[key] = shipped_origin(request, route_path)
-            if len(origins) > 256:  # bounded: hosts and paths are the caller's to choose
-                origins.pop(next(iter(origins)))
+            origin = shipped_origin(request, route_path)
+            with evicting:  # also called from worker threads (Gradio's sync routes)
+                origins[key] = origin
+                while len(origins) > 256:  # bounded: hosts and paths are the caller's to choose
+                    origins.pop(next(iter(origins)))
         return origin
 
     get_type_hints._remembered = True
