@@ -35,6 +35,11 @@ OFFLINE_NOTICE = (
     "not for facts. Configure a Cloudflare account for real models."
 )
 MAX_MESSAGE_CHARS = 32_000  # well inside the 8B models' context; longer pastes get a clear message
+# What is sent of a conversation: its newest turns that fit, with the system prompt and the new message, in this
+# many characters (~4 a token), so that a long conversation keeps working instead of failing once it outgrows the
+# model's context window. Cloud: ~8k tokens, inside the listed chat models' windows with room for the answer;
+# offline: SmolLM2's 8,192-token window, less room for the longest answer.
+HISTORY_CHARS = {"cloud": MAX_MESSAGE_CHARS, "offline": 12_000}
 DEFAULT_MAX_TOKENS = 512
 # One set of limits for the page's sliders, the API's schema (taken from the sliders) and the check below.
 MAX_TOKENS_RANGE = (16, 4096)
@@ -66,6 +71,7 @@ class AnswerStats:
     completion_tokens: int | None = None
     chunks: int = 0
     cost: Estimate | None = None
+    left_out: int = 0  # earlier messages of the conversation not sent, to fit (build_messages)
 
     def measured_cost(self) -> Estimate:
         """From the usage the model reported; without one, the prompt estimate and one token per chunk."""
@@ -88,20 +94,49 @@ class AnswerStats:
         parts.append(self.model.split("/")[-1])
         if self.cost is not None:
             parts.append(self.cost.describe(offline=is_offline(), basis=False))
+        if self.left_out:
+            parts.append(f"the {self.left_out} oldest messages not sent, to fit the model's context")
         return " · ".join(parts)
 
 
-def build_messages(message: str, history: list[dict], system_prompt: str) -> list[dict]:
-    """System prompt, the conversation so far (text turns only), then the new message."""
+def build_messages(message: str, history: list[dict], system_prompt: str,
+                   budget_chars: int | None = None) -> list[dict]:
+    """System prompt, the conversation so far, then the new message — of the conversation, the newest turns that
+    fit in `budget_chars` with the rest (by default the backend's `HISTORY_CHARS`)."""
     messages = [{"role": "system", "content": system_prompt.strip()}] if system_prompt.strip() else []
+    room = (budget_chars if budget_chars is not None else history_chars()) - len(message) - \
+        sum(len(m["content"]) for m in messages)
+    kept: list[dict] = []
+    for turn in reversed(text_turns(history)):
+        room -= len(turn["content"])
+        if room < 0:
+            break
+        kept.append(turn)
+    while kept and kept[-1]["role"] == "assistant":  # begin with a question, as chat templates expect
+        kept.pop()
+    return messages + kept[::-1] + [{"role": "user", "content": message}]
+
+
+def text_turns(history: list[dict]) -> list[dict]:
+    """The conversation's user and assistant text turns, without the page's error notices."""
+    turns = []
     for turn in history or []:
         content = turn.get("content") if isinstance(turn, dict) else None
         if isinstance(content, str) and content.startswith(ERROR_PREFIX):
             continue  # an error notice shown on the page, not something the model said
         if turn.get("role") in ("user", "assistant") and isinstance(content, str) and content.strip():
-            messages.append({"role": turn["role"], "content": content})
-    messages.append({"role": "user", "content": message})
-    return messages
+            turns.append({"role": turn["role"], "content": content})
+    return turns
+
+
+def history_chars() -> int:
+    return HISTORY_CHARS["offline" if is_offline() else "cloud"]
+
+
+def turns_left_out(history: list[dict], messages: list[dict]) -> int:
+    """How many of the conversation's turns `build_messages` left out of `messages` to fit."""
+    sent = sum(1 for m in messages[:-1] if m["role"] != "system")
+    return len(text_turns(history)) - sent
 
 
 def _check(message: str, max_tokens: float, temperature: float) -> str:
@@ -150,7 +185,8 @@ async def _answer(
         "temperature": float(temperature),
     }
     prompt = estimate_tokens("".join(m["content"] for m in payload["messages"]))
-    stats = AnswerStats(model=model, started=time.perf_counter(), prompt_estimate=prompt)
+    stats = AnswerStats(model=model, started=time.perf_counter(), prompt_estimate=prompt,
+                        left_out=turns_left_out(history, payload["messages"]))
     reply = ""
     with metered(request, "chat", CHAT, estimate(model, input_tokens=prompt, output_tokens=int(max_tokens))) as meter:
         try:

@@ -76,6 +76,33 @@ def test_a_cut_stream_keeps_the_partial_reply_and_says_why(client, fake):
     assert partial == ["".join(fake.stream_tokens[:2])]
 
 
+def conversation(turns: int, chars: int) -> list[dict]:
+    return [{"role": "user" if i % 2 == 0 else "assistant", "content": f"{i:03d}" + "x" * (chars - 3)}
+            for i in range(turns)]
+
+
+def test_a_long_conversation_sends_its_newest_turns_that_fit():
+    history = conversation(10, 100)
+    messages = chat.build_messages("y" * 50, history, "", budget_chars=450)
+    assert messages[:-1] == history[-4:] and messages[-1] == {"role": "user", "content": "y" * 50}
+    assert chat.turns_left_out(history, messages) == 6
+    # room for five turns: the oldest of them, an answer, goes too, so that what is sent begins with a question
+    assert chat.build_messages("y" * 50, history, "", budget_chars=550)[:-1] == history[-4:]
+    everything = chat.build_messages("y" * 50, history, "Be brief.")  # the default budget holds all of it
+    assert everything[1:-1] == history and chat.turns_left_out(history, everything) == 0
+
+
+def test_a_conversation_longer_than_the_budget_keeps_working_and_says_so(client, fake):
+    history = conversation(60, 1_000)  # 60,000 characters: more than the cloud budget
+    outputs = answer(chat.respond("And now?", history, GLM, "Be brief.", 64, 0.2))
+    sent = fake.requests[-1].json["messages"]
+    assert sum(len(m["content"]) for m in sent) <= chat.HISTORY_CHARS["cloud"]
+    assert sent[0]["role"] == "system" and sent[-1] == {"role": "user", "content": "And now?"}
+    assert sent[-2] == history[-1]  # the newest turns are the ones kept
+    left_out = len(history) - (len(sent) - 2)
+    assert left_out > 0 and f"the {left_out} oldest messages not sent" in outputs[-1][1]
+
+
 def test_error_notices_are_not_sent_back_to_the_model():
     history = [
         {"role": "user", "content": "Hi"},
