@@ -1,12 +1,14 @@
 """Time to first token through the app vs the bare client, on the fake server with a fixed first-token delay.
 
-    .venv/bin/python bench/bench_cloud_ttft.py [--rounds 40] [--first-token-delay 0.1] [--in-process]
+    .venv/bin/python bench/bench_cloud_ttft.py [--rounds 40] [--first-token-delay 0.1] [--token-delay 0.01]
+                                               [--pause 0.02] [--in-process]
 
-All paths hit the same fake on loopback, interleaved round by round (order rotating): the bare shared client
-(`WorkersAI.stream`, no Gradio) and the app's public `/chat` through Gradio's queue by raw HTTP (POST
-/gradio_api/call/chat, then the SSE GET), timed from just before the POST to the event carrying the first token —
-once as a new Gradio session per call (a plain raw-HTTP caller) and once inside one session (a browser tab, or a
-`gradio_client.Client`, after its first message). Target: the app adds ≤ 10 ms at the median.
+All paths hit the same fake on loopback (in a process of its own), interleaved round by round (order rotating): the
+bare shared client (`WorkersAI.stream`, no Gradio) and the app's public `/chat` through Gradio's queue by raw HTTP
+(POST /gradio_api/call/chat, then the SSE GET, with bench/_rawhttp.py), timed from just before the POST to the
+event carrying the first token — once as a new Gradio session per call (a plain raw-HTTP caller) and once in a
+session that has asked once before (a browser tab, or a `gradio_client.Client`, after its first message).
+The same calls made with httpx show what that client costs the caller. Target: the app adds ≤ 10 ms at the median.
 The breakdown of where the time goes is bench/profile_cloud_ttft.py.
 """
 
