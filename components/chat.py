@@ -129,6 +129,13 @@ def text_turns(history: list[dict]) -> list[dict]:
     return turns
 
 
+def kept_history(history: list[dict], message: str, reply: str) -> list[dict]:
+    """An API session's history after an answer: only what a later message could still send, so a long-lived
+    session's memory stays bounded too."""
+    answered = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": reply}]
+    return build_messages("", answered, "")[:-1]
+
+
 def history_chars() -> int:
     return HISTORY_CHARS["offline" if is_offline() else "cloud"]
 
@@ -279,7 +286,7 @@ async def chat(
     reply = ""
     async for reply, _stats in _answer(message, history, model, system_prompt, max_tokens, temperature, request):
         yield reply, gr.skip()  # the history changes once, at the end, not once per token
-    yield reply, history + [{"role": "user", "content": message}, {"role": "assistant", "content": reply}]
+    yield reply, kept_history(history, message, reply)
 
 
 def api_endpoint(fn, api_name: str, parameters: list, extra_outputs: list | None = None) -> None:

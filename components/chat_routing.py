@@ -11,7 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from .backend import default_model, is_offline, model_or_default
-from .chat import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, api_endpoint
+from .chat import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, api_endpoint, kept_history
 from .ui import friendly_errors, loading_note, user_error
 from .usage import session_key
 from .workers_ai import CHAT
@@ -98,8 +98,7 @@ async def chat_routed(
             yield reply, info.to_dict(), gr.skip()  # the history changes once, at the end
             continue
         routing.summaries.add(session_key(request), info)
-        yield reply, info.to_dict(), history + [{"role": "user", "content": message},
-                                                {"role": "assistant", "content": reply}]
+        yield reply, info.to_dict(), kept_history(history, message, reply)
 
 
 def wire(stats: gr.Markdown, summary: gr.Markdown, parameters: list) -> None:

@@ -103,6 +103,14 @@ def test_a_conversation_longer_than_the_budget_keeps_working_and_says_so(client,
     assert left_out > 0 and f"the {left_out} oldest messages not sent" in outputs[-1][1]
 
 
+def test_an_api_session_keeps_only_the_history_a_later_message_could_send(client, fake):
+    history = conversation(60, 1_000)
+    _reply, kept = collect(chat.chat("And now?", history, GLM, "", 64, 0.2))[-1]
+    assert sum(len(turn["content"]) for turn in kept) <= chat.HISTORY_CHARS["cloud"]
+    assert kept[-2:] == [{"role": "user", "content": "And now?"}, {"role": "assistant", "content": _reply}]
+    assert kept[0]["role"] == "user" and kept == history[len(history) - len(kept) + 2:] + kept[-2:]
+
+
 def test_error_notices_are_not_sent_back_to_the_model():
     history = [
         {"role": "user", "content": "Hi"},
