@@ -127,24 +127,36 @@ async def embed_texts(texts: list[str], model: str) -> np.ndarray:
     return normalise(np.concatenate(rows))
 
 
-class EmbeddingJudge:
+class _ModelJudge:
+    """A judge that calls a model: the one it was given, else its kind's model for the current backend."""
+
+    MODELS: dict[str, str]  # backend → model id
+    KIND: str  # what `name` calls it
+
+    def __init__(self, model: str | None = None) -> None:
+        self._model = model
+
+    @property
+    def model(self) -> str:
+        return self._model or self.MODELS.get(backend_name(), self.MODELS["cloudflare"])
+
+    @property
+    def name(self) -> str:
+        return f"{self.KIND} · {self.model.rsplit('/', 1)[-1]}"
+
+
+class EmbeddingJudge(_ModelJudge):
     """Nearest centroid (or kNN) over the labelled exemplars' embeddings."""
+
+    MODELS, KIND = EMBEDDING_MODELS, "embedding"
 
     def __init__(self, model: str | None = None, method: str = "centroid",
                  examples: list[tuple[str, str]] | None = None) -> None:
-        self._model = model
+        super().__init__(model)
         self.method = method
         self.examples = examples if examples is not None else labelled_set()
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = asyncio.Lock()
-
-    @property
-    def model(self) -> str:
-        return self._model or EMBEDDING_MODELS.get(backend_name(), EMBEDDING_MODELS["cloudflare"])
-
-    @property
-    def name(self) -> str:
-        return f"embedding · {self.model.rsplit('/', 1)[-1]}"
 
     async def exemplars(self, request=None) -> tuple[np.ndarray, Estimate | None]:
         """The exemplars' vectors for the current model, embedded (and metered) on first use only."""
@@ -233,19 +245,10 @@ LLM_JUDGE_PROMPT = (
 )
 
 
-class LLMJudge:
+class LLMJudge(_ModelJudge):
     """A small chat model asked for one word; it reports no probabilities, so the score is 0, 0.5 or 1."""
 
-    def __init__(self, model: str | None = None) -> None:
-        self._model = model
-
-    @property
-    def model(self) -> str:
-        return self._model or JUDGE_CHAT_MODELS.get(backend_name(), JUDGE_CHAT_MODELS["cloudflare"])
-
-    @property
-    def name(self) -> str:
-        return f"small LLM · {self.model.rsplit('/', 1)[-1]}"
+    MODELS, KIND = JUDGE_CHAT_MODELS, "small LLM"
 
     async def judge(self, message: str, request=None) -> Verdict:
         payload = {"messages": [{"role": "system", "content": LLM_JUDGE_PROMPT},
