@@ -41,9 +41,11 @@ import asyncio
 import datetime
 import functools
 import inspect
-import threading
 import os
+import threading
 from copy import copy
+
+import anyio.to_thread
 
 from .absent_modules import mark_absent
 
@@ -193,25 +195,21 @@ class _ToThread:
     generator; its code runs later, when Gradio iterates it, on the thread Gradio chooses as before)."""
 
     def __getattr__(self, name: str):
-        import anyio.to_thread
-
         return getattr(anyio.to_thread, name)
 
     @staticmethod
     async def run_sync(fn, *args, **kwargs):
-        import anyio.to_thread
-
         if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
             return fn(*args)
         return await anyio.to_thread.run_sync(fn, *args, **kwargs)
 
 
 class _BlocksAnyio:
+    """`anyio` as gradio.blocks sees it: the same module, with `_ToThread` as its `to_thread`."""
+
     to_thread = _ToThread()
 
     def __getattr__(self, name: str):
-        import anyio
-
         return getattr(anyio, name)
 
 
@@ -228,7 +226,6 @@ def prompt_queue() -> bool:
     if getattr(queue, "_prompt", False):
         return True
     shipped_init, shipped_push, shipped_process_events = queue.__init__, queue.push, queue.process_events
-    queue.shipped = {"__init__": shipped_init, "push": shipped_push, "process_events": shipped_process_events}
 
     def __init__(self, *args, **kwargs) -> None:
         shipped_init(self, *args, **kwargs)
