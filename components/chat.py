@@ -104,8 +104,9 @@ def build_messages(message: str, history: list[dict], system_prompt: str,
     """System prompt, the conversation so far, then the new message — of the conversation, the newest turns that
     fit in `budget_chars` with the rest (by default the backend's `HISTORY_CHARS`)."""
     messages = [{"role": "system", "content": system_prompt.strip()}] if system_prompt.strip() else []
-    room = (budget_chars if budget_chars is not None else history_chars()) - len(message) - \
-        sum(len(m["content"]) for m in messages)
+    if budget_chars is None:
+        budget_chars = HISTORY_CHARS["offline" if is_offline() else "cloud"]
+    room = budget_chars - len(message) - sum(len(m["content"]) for m in messages)
     kept: list[dict] = []
     for turn in reversed(text_turns(history)):
         room -= len(turn["content"])
@@ -134,10 +135,6 @@ def kept_history(history: list[dict], message: str, reply: str) -> list[dict]:
     session's memory stays bounded too."""
     answered = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": reply}]
     return build_messages("", answered, "")[:-1]
-
-
-def history_chars() -> int:
-    return HISTORY_CHARS["offline" if is_offline() else "cloud"]
 
 
 def turns_left_out(history: list[dict], messages: list[dict]) -> int:
