@@ -122,12 +122,24 @@ def text_turns(history: list[dict]) -> list[dict]:
     """The conversation's user and assistant text turns, without the page's error notices."""
     turns = []
     for turn in history or []:
-        content = turn.get("content") if isinstance(turn, dict) else None
-        if isinstance(content, str) and content.startswith(ERROR_PREFIX):
-            continue  # an error notice shown on the page, not something the model said
-        if turn.get("role") in ("user", "assistant") and isinstance(content, str) and content.strip():
+        content = text_of(turn.get("content")) if isinstance(turn, dict) else None
+        if content is None or not content.strip() or content.startswith(ERROR_PREFIX):
+            continue  # no text (a file), or an error notice shown on the page, not something the model said
+        if turn.get("role") in ("user", "assistant"):
             turns.append({"role": turn["role"], "content": content})
     return turns
+
+
+def text_of(content) -> str | None:
+    """A turn's text. The page's history (Gradio 6's Chatbot) holds a list of parts, `{"type": "text", "text": …}`
+    or files; the API's history holds plain strings. None when there is no text."""
+    if isinstance(content, str):
+        return content
+    parts = [content] if isinstance(content, dict) else content if isinstance(content, list) else []
+    texts = [part if isinstance(part, str) else part.get("text") for part in parts
+             if isinstance(part, str) or (isinstance(part, dict) and part.get("type", "text") == "text")]
+    texts = [text for text in texts if isinstance(text, str)]
+    return "\n".join(texts) if texts else None
 
 
 def kept_history(history: list[dict], message: str, reply: str) -> list[dict]:

@@ -106,6 +106,20 @@ def test_chat_parameters_reach_the_request(page, fake):
     assert sent["messages"][-1] == {"role": "user", "content": "Hello"}
 
 
+def test_chat_sends_the_conversation_so_far(page, fake):
+    """The second message goes to the model with the first and its answer (Gradio 6's page history holds lists
+    of text parts, not strings)."""
+    send_chat(page, "My name is Ada.")
+    wait_for_answer(page, fake)
+    send_chat(page, "What is my name?")
+    wait_until(page, lambda: len(ai_runs(fake)) == 2, "the second message never reached the model")
+    wait_for_answer(page, fake)
+    sent = ai_runs(fake)[-1].json["messages"]
+    turns = [(m["role"], normalised(m["content"])) for m in sent if m["role"] != "system"]
+    assert turns == [("user", "My name is Ada."), ("assistant", normalised("".join(fake.stream_tokens))),
+                     ("user", "What is my name?")]
+
+
 def test_chat_error_is_a_sentence_and_the_visitor_can_go_on(page, fake):
     """An upstream failure becomes one clear sentence in the conversation (never the token), and the same
     page takes the next message at once (Gradio's ChatInterface would stay disabled after a raised error)."""

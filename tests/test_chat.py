@@ -111,6 +111,20 @@ def test_an_api_session_keeps_only_the_history_a_later_message_could_send(client
     assert kept[0]["role"] == "user" and kept == history[len(history) - len(kept) + 2:] + kept[-2:]
 
 
+def test_the_pages_history_of_text_parts_is_sent_as_text():
+    """Gradio 6's Chatbot hands the page's conversation over as lists of parts, not strings."""
+    history = [
+        {"role": "user", "metadata": None, "content": [{"text": "Hi", "type": "text"}], "options": None},
+        {"role": "assistant", "metadata": None, "content": [{"text": "Hello!", "type": "text"}], "options": None},
+        {"role": "user", "content": [{"path": "/tmp/cat.png"}]},  # a file alone: nothing to send as text
+        {"role": "assistant", "content": [{"type": "text", "text": chat.ERROR_PREFIX + "The API token was rejected"}]},
+    ]
+    assert chat.build_messages("And now?", history, "") == [
+        {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "And now?"},
+    ]
+
+
 def test_error_notices_are_not_sent_back_to_the_model():
     history = [
         {"role": "user", "content": "Hi"},
