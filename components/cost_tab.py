@@ -272,7 +272,7 @@ def render(tab: gr.Tab) -> None:
     gr.Markdown(intro())
     with gr.Row(equal_height=True):
         plot = dict(x="model", y="neurons", color="task", color_map=TASK_COLOURS, y_title="neurons (est.)",
-                    y_lim=[0, None], min_width=320)
+                    y_lim=[0, None], min_width=320, x_label_angle=-25)  # angled: model names fit on a phone
         session_plot = gr.BarPlot(usage_frame({}), label="This session", **plot)
         today_plot = gr.BarPlot(usage_frame({}), label="Today, all visitors (UTC day)", **plot)
     with gr.Row(equal_height=True):

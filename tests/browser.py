@@ -55,8 +55,20 @@ def open_app(browser, url: str):
 
 
 def open_tab(page, name: str):
-    """Click the tab whose label contains `name`; return its panel (the only visible one)."""
-    page.locator('button[role="tab"]', has_text=name).click()
+    """Click the tab whose label contains `name`, also when a narrow screen has folded it into Gradio's "⋯" menu;
+    return its panel (the only visible one).
+
+    Gradio lays the tab bar out after the page has loaded (it measures which tabs fit), and until then neither the
+    tab nor the "⋯" button is visible: wait for one of them instead of deciding on a half-built bar.
+    """
+    shown = page.locator('button[role="tab"]', has_text=name)
+    more = page.locator(".overflow-menu > button")
+    shown.or_(more).filter(visible=True).first.wait_for()
+    if shown.filter(visible=True).count():
+        shown.filter(visible=True).first.click()
+    else:
+        more.click()
+        page.locator(".overflow-dropdown button", has_text=name).click()
     panel = page.locator('[role="tabpanel"]:visible')
     panel.wait_for()
     return panel

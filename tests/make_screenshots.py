@@ -19,12 +19,6 @@ sys.path.insert(0, str(ROOT))
 
 PHONE_WIDTH = 480  # at or below this width the files are named *-phone.png
 
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
 SAMPLE_REPLY = (
     "**Workers AI** runs open models on Cloudflare's GPUs, close to your users:\n\n"
     "- *Serverless*: one HTTP call per inference, no GPUs to manage.\n"
@@ -36,6 +30,8 @@ SAMPLE_REPLY = (
 def shoot(url: str, out: Path, width: int, dark: bool, only: set[str] | None = None) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
+    from tests.browser import CHROMIUM_ARGS, open_tab
+
     out.mkdir(parents=True, exist_ok=True)
     suffix = ("-phone" if width <= PHONE_WIDTH else "") + ("-dark" if dark else "")
     saved = []
@@ -44,14 +40,6 @@ def shoot(url: str, out: Path, width: int, dark: bool, only: set[str] | None = N
         page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme="dark" if dark else "light")
         page.goto(url + ("?__theme=dark" if dark else ""), wait_until="load")
         page.wait_for_selector('[data-testid="backend-badge"]', timeout=30_000)
-
-        def tab(name: str):
-            shown = page.get_by_role("tab", name=name)
-            if shown.count() and shown.first.is_visible():
-                shown.first.click()
-            else:  # at phone width the last tabs move into Gradio's "⋯" menu
-                page.locator(".overflow-menu > button").click()
-                page.locator(".overflow-dropdown button", has_text=name).click()
 
         def save(name: str):
             if only and name not in only:
@@ -66,14 +54,14 @@ def shoot(url: str, out: Path, width: int, dark: bool, only: set[str] | None = N
         page.wait_for_timeout(1500)  # let the input box finish its post-answer refresh
         save("chat")
 
-        tab("Vision")
+        open_tab(page, "Vision")
         page.locator("#vision-input input[type=file]").set_input_files(str(ROOT / "assets" / "cat-chelsea.png"))
         page.wait_for_selector('[data-testid="label-output-value"]', timeout=30_000)
         page.locator('[role="tabpanel"]:visible').get_by_text("How it works: the request sent").click()  # show it
         page.wait_for_selector(".sent-requests :text('Content-Type: application/octet-stream')", timeout=30_000)
         save("vision")
 
-        tab("Speech")
+        open_tab(page, "Speech")
         page.locator("#speech-input").get_by_label("Upload file").click()
         page.locator("#speech-input input[type=file]").set_input_files(str(ROOT / "assets" / "speech-fox.wav"))
         page.get_by_role("button", name="Transcribe").click()
@@ -81,14 +69,14 @@ def shoot(url: str, out: Path, width: int, dark: bool, only: set[str] | None = N
             "() => document.querySelector('#speech-transcript textarea').value.length > 0", timeout=30_000)
         save("speech")
 
-        tab("Embeddings")
+        open_tab(page, "Embeddings")
         page.get_by_role("button", name="Compare").click()
         page.wait_for_selector(".js-plotly-plot", timeout=30_000)
         page.get_by_role("button", name="Search").click()
         page.wait_for_timeout(1500)
         save("embeddings")
 
-        tab("Cost")
+        open_tab(page, "Cost")
         page.get_by_role("button", name="Calculate").click()
         page.wait_for_timeout(1500)
         save("cost")

@@ -15,19 +15,6 @@ pytestmark = pytest.mark.browser
 TABS = ["Chat", "Vision", "Speech", "Embeddings", "Cost"]
 
 
-def goto_tab(page, name: str):
-    """Click a tab, also when a narrow screen has folded it into Gradio's "⋯" menu."""
-    shown = page.locator('button[role="tab"]', has_text=name)
-    if not (shown.count() and shown.first.is_visible()):
-        page.locator(".overflow-menu > button").click()
-        page.locator(".overflow-dropdown button", has_text=name).click()
-    else:
-        shown.first.click()
-    panel = page.locator('[role="tabpanel"]:visible')
-    panel.wait_for()
-    return panel
-
-
 def test_the_vision_panel_shows_the_exact_request_without_the_token(browser, served, fake):
     with open_app(browser, served) as page:
         panel = open_tab(page, "Vision")
@@ -67,7 +54,7 @@ def test_nothing_is_fetched_from_outside_the_machine(browser, served, fake):
         page.goto(served, wait_until="load")
         page.wait_for_selector('[data-testid="backend-badge"]', timeout=WAIT_MS)
         for name in TABS:
-            goto_tab(page, name)
+            open_tab(page, name)
         page.wait_for_timeout(500)
         fonts = page.evaluate("() => [...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)")
     finally:
@@ -83,7 +70,7 @@ def test_a_phone_gets_every_tab_without_sideways_scrolling(browser, served, fake
         page.goto(served, wait_until="load")
         page.wait_for_selector('[data-testid="backend-badge"]', timeout=WAIT_MS)
         for name in TABS:
-            goto_tab(page, name)
+            open_tab(page, name)
             width = page.evaluate("() => document.documentElement.scrollWidth")
             assert width <= 390 + 1, f"the {name} tab is {width} px wide on a 390 px phone"
     finally:
