@@ -8,7 +8,7 @@ import pytest
 from components import embeddings, how_it_works, speech, vision
 from components.usage import session_key
 from components.workers_ai._trace import recent
-from tests.conftest import ACCOUNT_ID, ASSETS, TOKEN
+from tests.conftest import ACCOUNT_ID, ASSETS, TOKEN, collect
 from tests.fake_workers_ai import Fault
 
 
@@ -91,17 +91,13 @@ def test_every_tab_has_its_explainer():
     assert set(how_it_works.EXPLAINERS) == {"chat", "classify", "transcribe", "embeddings"}
 
 
-async def _drain(generator):
-    return [item async for item in generator]
-
-
 def test_the_chat_panel_shows_the_whole_answer_judge_included(client, fake):
     from components import chat, chat_routing
     from tests.routing_fixtures import COMPLEX_PROMPT, EDGE_MODEL, SEVENTY_B
 
     fake.stream_tokens, fake.token_delay = [f"w{i} " for i in range(40)], 0.01  # the reply grows in many steps
-    outputs = asyncio.run(_drain(chat.respond("Hello", [], EDGE_MODEL, "", 64, 0.6, chat_routing.SINGLE_MODEL,
-                                              request=page("c1"))))
+    outputs = collect(chat.respond("Hello", [], EDGE_MODEL, "", 64, 0.6, chat_routing.SINGLE_MODEL,
+                             request=page("c1")))
     assert len(outputs) >= 6
     for index, (_, line, panel) in enumerate(outputs):
         line_changed = index == 0 or line != outputs[index - 1][1] or index == len(outputs) - 1
@@ -111,8 +107,8 @@ def test_the_chat_panel_shows_the_whole_answer_judge_included(client, fake):
     assert "1 request to Workers AI" in single and '"stream": true' in single
     assert "→ HTTP 200, a stream of server-sent events" in single
 
-    outputs = asyncio.run(_drain(chat.respond(COMPLEX_PROMPT, [], EDGE_MODEL, "", 64, 0.6, chat_routing.AUTO_ROUTE,
-                                              request=page("c1"))))
+    outputs = collect(chat.respond(COMPLEX_PROMPT, [], EDGE_MODEL, "", 64, 0.6, chat_routing.AUTO_ROUTE,
+                             request=page("c1")))
     routed = outputs[-1][2]
     assert "/ai/run/@cf/baai/bge-small-en-v1.5" in routed, "the judge's embedding request comes first"
     assert f"/ai/run/{SEVENTY_B}" in routed, "then the escalated answer"
