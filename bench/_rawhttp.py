@@ -3,8 +3,9 @@ uvicorn and httpx use themselves), keep-alive connections reused per host, no co
 
 Why not httpx: on this 2-core machine an `httpx.AsyncClient` call (the POST and the SSE GET) costs the *caller*
 ~2–3 ms of its own time (pool, anyio, header models) — `bench_cloud_ttft.py` keeps a row that measures it — time
-the figures would otherwise charge to the app. A browser's `fetch` costs a small fraction of that. The app's own upstream client (`WorkersAI`, which does use httpx) is not this: it is
-part of the app and is measured as it is, in the bare path and inside every call through the app.
+the figures would otherwise charge to the app. A browser's `fetch` costs a small fraction of that. The app's own
+upstream client (`WorkersAI`, which does use httpx) is not this: it is part of the app and is measured as it is,
+in the bare path and inside every call through the app.
 """
 
 from __future__ import annotations

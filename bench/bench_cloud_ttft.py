@@ -110,7 +110,8 @@ def main() -> None:
                  f"{ms(median(httpx_values) - median(bare))}", "", ""])
     report(
         f"Time to first token: app vs bare client ({args.rounds} interleaved rounds, first-token delay "
-        f"{1000 * args.first_token_delay:.0f} ms, then a token every {1000 * args.token_delay:.0f} ms, app {'in-process' if args.in_process else 'run as `python app.py`'})",
+        f"{1000 * args.first_token_delay:.0f} ms, then a token every {1000 * args.token_delay:.0f} ms, "
+        f"app {'in-process' if args.in_process else 'run as `python app.py`'})",
         ["path", "median", "p90", "min", "added (median − bare median)", "target", "result"], rows,
     )
 

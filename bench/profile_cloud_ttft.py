@@ -143,8 +143,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--first-token-delay", type=float, default=0.1)
     args = parser.parse_args()
+    # as bench_cloud_ttft.py: the fake in its own process, 100 tokens/s after the first
     with fake_process(stream_tokens=distinct_tokens(5), first_token_delay=args.first_token_delay,
-                      token_delay=0.01) as fake:  # as bench_cloud_ttft.py: its own process, 100 tokens/s after the first
+                      token_delay=0.01) as fake:
         client = install_shared_client(fake)
         instrument(client)
         from tests.conftest import launch_app

@@ -23,9 +23,7 @@ from .ui import (
     InputProblem, concurrency_limit, friendly_errors, loading_note, model_dropdown, setup_notice, user_error,
 )
 from .usage import metered, session_key
-from .workers_ai._trace import capture
-from .workers_ai import CHAT, Estimate, estimate, estimate_tokens
-from .workers_ai._sse import coalesce
+from .workers_ai import CHAT, Estimate, capture, coalesce, estimate, estimate_tokens
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful, concise assistant. Use Markdown when it helps."
 # SmolLM2-135M answers nonsense without a short, firm system prompt (see shared/docs/local-models.md).
@@ -171,8 +169,8 @@ def _check(message: str, max_tokens: float, temperature: float) -> str:
     return message
 
 
-def _in_range(name: str, value, limits: tuple[float, float]) -> float:
-    """The number, or a sentence: the API events skip Gradio's own input processing (see `render`)."""
+def _in_range(name: str, value, limits: tuple[float, float]) -> None:
+    """A number within `limits`, or a sentence: the API events skip Gradio's own input processing (see `render`)."""
     low, high = limits
     try:
         number = float(value)
@@ -180,7 +178,6 @@ def _in_range(name: str, value, limits: tuple[float, float]) -> float:
         number = float("nan")
     if not low <= number <= high:  # NaN fails too
         raise InputProblem(f"{name} must be a number between {low:g} and {high:,g}.")
-    return number
 
 
 async def _answer(

@@ -18,7 +18,7 @@ import gradio as gr
 
 from .backend import is_offline
 from .usage import session_key
-from .workers_ai._trace import SentRequest, Trace, recent
+from .workers_ai import SentRequest, Trace, recent
 
 # What each action does, in a sentence or two: the static half of the panel.
 EXPLAINERS = {

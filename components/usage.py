@@ -43,8 +43,7 @@ from pathlib import Path
 
 from .backend import shared_client
 from .ui import InputProblem
-from .workers_ai import CHAT, Estimate, format_neurons, until_utc_midnight
-from .workers_ai._trace import capture
+from .workers_ai import CHAT, Estimate, capture, format_neurons, until_utc_midnight
 
 log = logging.getLogger("showcase")
 

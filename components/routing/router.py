@@ -25,8 +25,7 @@ from dataclasses import dataclass, field, replace
 from .. import chat
 from ..backend import is_offline, model_or_default
 from ..ui import InputProblem, user_error
-from ..workers_ai import CHAT, format_usd, short_name
-from ..workers_ai._sse import coalesce
+from ..workers_ai import CHAT, coalesce, format_usd, short_name
 from .anthropic import AnthropicError
 from .judge import EmbeddingJudge, KeywordJudge, Verdict
 from .targets import ANTHROPIC, Target, anthropic_client, baseline_target, escalation_target

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from ._catalogue import CHAT, EMBEDDINGS, SPEECH, VISION, Catalogue, ModelInfo, builtin_models, default_model
-from ._client import WorkersAI
+from ._client import WorkersAI, retry_delay
 from ._config import Settings
 from ._errors import (
     AuthenticationError,
@@ -42,15 +42,16 @@ from ._pricing import (
     short_name,
     usd,
 )
-from ._sse import SSEDecoder, StreamDelta
+from ._sse import SSEDecoder, StreamDelta, coalesce
+from ._trace import SentRequest, Trace, capture, recent
 
 __all__ = [
     "CHAT", "EMBEDDINGS", "FREE_NEURONS_PER_DAY", "PRICES", "SPEECH", "STAND_INS", "USD_PER_NEURON", "VISION",
     "AuthenticationError", "BadInputError", "CapacityError", "Catalogue", "ConnectionFailedError",
     "DailyAllocationError", "DeprecatedModelError", "Estimate", "ModelInfo", "ModelNotFoundError",
     "NotConfiguredError", "PermissionDeniedError", "Price", "ProtocolError", "RequestTooLargeError", "SSEDecoder",
-    "ServerError", "Settings",
-    "StreamDelta", "UpstreamTimeoutError", "WorkersAI", "WorkersAIError",
-    "builtin_models", "default_model", "estimate", "estimate_tokens", "format_neurons", "format_usd",
-    "generated_text", "price_of", "short_name", "until_utc_midnight", "usage_of", "usd",
+    "SentRequest", "ServerError", "Settings", "StreamDelta", "Trace", "UpstreamTimeoutError", "WorkersAI",
+    "WorkersAIError", "builtin_models", "capture", "coalesce", "default_model", "estimate", "estimate_tokens",
+    "format_neurons", "format_usd", "generated_text", "price_of", "recent", "retry_delay", "short_name",
+    "until_utc_midnight", "usage_of", "usd",
 ]
