@@ -317,8 +317,9 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
 
     if notice := setup_notice() or (OFFLINE_NOTICE if is_offline() else ""):
         gr.Markdown(notice, elem_classes="setup-notice")
-    with gr.Row(equal_height=True):
-        model = model_dropdown(CHAT, info="Any text-generation model id works; the list is the live catalogue.")
+    with gr.Row(equal_height=True):  # side by side on a laptop; one above the other on a phone (min_width)
+        model = model_dropdown(CHAT, info="Any text-generation model id works; the list is the live catalogue.",
+                               min_width=280)
         route_mode = chat_routing.route_mode_control()
     system_prompt = gr.Textbox(
         OFFLINE_SYSTEM_PROMPT if is_offline() else DEFAULT_SYSTEM_PROMPT, label="System prompt", lines=2, render=False

@@ -31,7 +31,7 @@ def route_mode_control() -> gr.Radio:
     hard = ("are marked as needing a Cloudflare account (offline there is no larger model)" if is_offline()
             else "go to a large model")
     return gr.Radio(
-        ROUTE_MODES, value=SINGLE_MODEL, label="Routing", elem_id="route-mode",
+        ROUTE_MODES, value=SINGLE_MODEL, label="Routing", elem_id="route-mode", min_width=280,
         info=f"Auto-route: a cheap judge sends easy questions to the model above (the edge); hard ones {hard}. "
              "Each answer says which way it went, why, and what it cost.",
     )
