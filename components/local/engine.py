@@ -4,12 +4,17 @@ answered by small local models.
 `LocalEngine.handle()` takes a request and gives back an `EngineResponse`; two thin adapters carry it:
 an httpx transport (in-process, the app's default: transport.py) and an ASGI app (served on a port:
 `python -m components.local`). Model work runs on each model's own worker threads, never on the event loop.
+
+What can be refused from the headers alone is refused there (`check_headers`): a missing or wrong bearer token
+(compared in constant time, so its bytes cannot be guessed one by one from response times) and a declared
+`Content-Length` over `MAX_BODY_BYTES` (413) or malformed (400), so a served engine never reads such a body.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import json
 import re
 import uuid
@@ -39,6 +44,10 @@ def bad_input(message: str) -> ApiError:
     return ApiError(400, 5006, f"AiError: Bad input: {message}")
 
 
+def too_large() -> ApiError:
+    return ApiError(413, 3006, "Request is too large")
+
+
 @dataclass
 class EngineResponse:
     status: int
@@ -55,6 +64,12 @@ def envelope(result: Any = None, errors: list | None = None, **extra) -> bytes:
     ).encode()
 
 
+def refusal(error: ApiError) -> EngineResponse:
+    """An error answered as Cloudflare does: its status, the envelope with its code, a request id."""
+    body = envelope(errors=[{"code": error.code, "message": error.message}])
+    return EngineResponse(error.status, {"content-type": "application/json", "cf-ai-req-id": str(uuid.uuid4())}, body)
+
+
 class LocalEngine:
     """Answers Workers AI requests with the models in `MODELS`. `token=None` accepts any bearer token."""
 
@@ -64,11 +79,10 @@ class LocalEngine:
         self._gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     async def handle(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> EngineResponse:
-        request_id = str(uuid.uuid4())
         try:
-            self._authorize(headers)
+            self.check_headers(headers)
             if len(body) > MAX_BODY_BYTES:
-                raise ApiError(413, 3006, "Request is too large")
+                raise too_large()
             if method == "POST" and (match := _RUN.match(path)):
                 response = await self._run(match["model"], headers, body)
             elif method == "GET" and _SEARCH.match(path):
@@ -76,15 +90,25 @@ class LocalEngine:
             else:
                 raise ApiError(404, 7000, "No route for that URI")
         except ApiError as error:
-            errors = [{"code": error.code, "message": error.message}]
-            response = EngineResponse(error.status, {"content-type": "application/json"}, envelope(errors=errors))
-        response.headers["cf-ai-req-id"] = request_id
+            return refusal(error)
+        response.headers["cf-ai-req-id"] = str(uuid.uuid4())
         return response
 
-    def _authorize(self, headers: dict) -> None:
+    def check_headers(self, headers: dict) -> None:
+        """Raise the ApiError that the headers alone earn: checked before a body is read, so none is read in vain."""
         scheme, _, token = (headers.get("authorization") or "").partition(" ")
-        if scheme != "Bearer" or not token or (self.token is not None and token != self.token):
+        if scheme != "Bearer" or not token or (
+            self.token is not None and not hmac.compare_digest(token.encode(), self.token.encode())
+        ):
             raise ApiError(401, 10000, "Authentication error")
+        declared = headers.get("content-length")
+        if declared is None:
+            return
+        if not (declared.isascii() and declared.isdigit()):
+            raise ApiError(400, 3003, "Malformed Content-Length header")
+        digits = declared.lstrip("0") or "0"  # length first: int() refuses over 4,300 digits
+        if len(digits) > len(str(MAX_BODY_BYTES)) or int(digits) > MAX_BODY_BYTES:
+            raise too_large()
 
     # ── catalogue ─────────────────────────────────────────────────────────────────────────────
 
