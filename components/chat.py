@@ -10,6 +10,7 @@ Every answer is metered (components/usage.py): before the request, the prompt (~
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -140,11 +141,46 @@ def text_of(content) -> str | None:
     return "\n".join(texts) if texts else None
 
 
-def kept_history(history: list[dict], message: str, reply: str) -> list[dict]:
-    """An API session's history after an answer: only what a later message could still send, so a long-lived
-    session's memory stays bounded too."""
-    answered = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": reply}]
-    return build_messages("", answered, "")[:-1]
+# An API caller's `history`: its newest API_HISTORY_TURNS turns are read (far more than HISTORY_CHARS can send),
+# and it may hold at most API_HISTORY_CHARS characters (as JSON text, checked before parsing it).
+API_HISTORY_TURNS = 1_000
+API_HISTORY_CHARS = 1_000_000
+HISTORY_SHAPE = 'a list of {"role": "user" or "assistant", "content": "text"}, oldest first'
+
+
+def api_history(history) -> list[dict]:
+    """The conversation an API or MCP caller passed, checked: a list, or a JSON string of one, of user and assistant
+    text turns. The server keeps none between calls (Gradio's MCP server sends every caller through one session, so
+    a kept one would be shared), so this is how a caller continues a conversation. Bad input gets a sentence that
+    names the turn, without echoing it."""
+    if history is None:
+        return []
+    if isinstance(history, str):
+        if len(history) > API_HISTORY_CHARS:
+            raise InputProblem(_history_too_long(len(history)))
+        try:
+            history = json.loads(history) if history.strip() else []
+        except (ValueError, RecursionError):
+            raise InputProblem(f"The history is not valid JSON: send {HISTORY_SHAPE}.") from None
+    if not isinstance(history, list):
+        raise InputProblem(f"The history must be {HISTORY_SHAPE}.")
+    first = max(len(history) - API_HISTORY_TURNS, 0)
+    turns = []
+    for index, turn in enumerate(history[first:], start=first):
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
+            raise InputProblem(f'history[{index}]: the role must be "user" or "assistant" (the system prompt is a '
+                               f"parameter of its own). The history is {HISTORY_SHAPE}.")
+        if not isinstance(turn.get("content"), str):
+            raise InputProblem(f"history[{index}]: the content must be a string. The history is {HISTORY_SHAPE}.")
+        turns.append({"role": turn["role"], "content": turn["content"]})
+    if (size := sum(len(turn["content"]) for turn in turns)) > API_HISTORY_CHARS:
+        raise InputProblem(_history_too_long(size))
+    return turns
+
+
+def _history_too_long(size: int) -> str:
+    return (f"The history is {size:,} characters long; the limit is {API_HISTORY_CHARS:,}. Send its newest turns: "
+            f"at most {HISTORY_CHARS['cloud']:,} characters of it reach the model.")
 
 
 def turns_left_out(history: list[dict], messages: list[dict]) -> int:
@@ -267,16 +303,16 @@ async def _respond(message, history, model, system_prompt, max_tokens, temperatu
 @friendly_errors
 async def chat(
     message: str,
-    history: list[dict] | None = None,
     model: str = default_model(CHAT),
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
     max_tokens: float = DEFAULT_MAX_TOKENS,
     temperature: float = 0.6,
+    history: str | list[dict] = "",
     request: gr.Request | None = None,
 ):
     """Chat with a Workers AI text-generation model; streams the reply as it is generated.
 
-    The conversation is kept per client session (a gradio_client `Client` keeps one; each MCP call starts anew).
+    Each call stands alone: the server keeps no conversation. To continue one, pass the earlier turns as `history`.
 
     Args:
         message: What to say to the model.
@@ -284,25 +320,26 @@ async def chat(
         system_prompt: Instructions that shape every answer.
         max_tokens: The longest answer to generate, in tokens (16-4096).
         temperature: Randomness, 0 (deterministic) to 2; 0.6 is a good default.
+        history: The conversation so far, oldest first, as a JSON list of {"role": "user" or "assistant", "content": "text"}; empty to start one.
 
     Returns:
         The reply text (cumulative while streaming).
     """
-    history = list(history or [])
-    reply = ""
+    history = api_history(history)
     async for reply, _stats in _answer(message, history, model, system_prompt, max_tokens, temperature, request):
-        yield reply, gr.skip()  # the history changes once, at the end, not once per token
-    yield reply, kept_history(history, message, reply)
+        yield reply
 
 
 def api_endpoint(fn, api_name: str, parameters: list, extra_outputs: list | None = None) -> None:
-    """A public chat endpoint without a page of its own: hidden message and reply boxes, the tab's `parameters`,
-    and the history kept per API session (as ChatInterface keeps it per page)."""
+    """A public chat endpoint without a page of its own: hidden message, history and reply boxes, and the tab's
+    `parameters`. It keeps nothing between calls, no gr.State: Gradio's MCP server calls every tool through one
+    cached client, so all MCP callers share one session, and a State would carry one caller's conversation into the
+    next one's prompt. The caller passes `history` (JSON text: an MCP tool's schema cannot take a gr.JSON input)."""
     message = gr.Textbox(label="Message", visible=False)
+    history = gr.Textbox("", label="History (JSON)", visible=False)  # a default value: optional for callers
     reply = gr.Textbox(label="Reply", visible=False)
-    history = gr.State([])
     gr.Button(visible=False).click(
-        fn, [message, history, *parameters], [reply, *(extra_outputs or []), history],
+        fn, [message, *parameters, history], [reply, *(extra_outputs or [])],
         api_name=api_name, concurrency_limit=concurrency_limit(),
         # Plain strings and numbers need no conversion; `_check` validates them. Skipping Gradio's processing
         # saves a worker-thread hop per input before the request can start (bench/README.md, time to first token).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gradio as gr
 
 from .backend import default_model, is_offline, model_or_default
-from .chat import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, api_endpoint, kept_history
+from .chat import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, api_endpoint, api_history
 from .ui import friendly_errors, loading_note, user_error
 from .usage import session_key
 from .workers_ai import CHAT
@@ -68,16 +68,16 @@ def session_summary(request: gr.Request) -> str:
 @friendly_errors
 async def chat_routed(
     message: str,
-    history: list[dict] | None = None,
     model: str = default_model(CHAT),
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
     max_tokens: float = DEFAULT_MAX_TOKENS,
     temperature: float = 0.6,
+    history: str | list[dict] = "",
     request: gr.Request | None = None,
 ):
     """Chat with Workers AI in Auto-route: a cheap judge sends easy messages to the edge model, hard ones to a big one.
 
-    The conversation is kept per client session (a gradio_client `Client` keeps one; each MCP call starts anew).
+    Each call stands alone: the server keeps no conversation. To continue one, pass the earlier turns as `history`.
 
     Args:
         message: What to say.
@@ -85,20 +85,16 @@ async def chat_routed(
         system_prompt: Instructions that shape every answer.
         max_tokens: The longest answer to generate, in tokens (16-4096).
         temperature: Randomness, 0 (deterministic) to 2; Anthropic accepts at most 1, so more is capped there.
+        history: The conversation so far, oldest first, as a JSON list of {"role": "user" or "assistant", "content": "text"}; empty to start one.
 
     Returns:
         The reply text (cumulative while streaming).
         The route: route (edge, escalated, fallback or offline), model, verdict, score, reason, cost_usd, baseline_cost_usd.
     """
-    routing = _routing()
-    history = list(history or [])
-    async for reply, info in routing.routed_answer(message, history, model, system_prompt, max_tokens,
-                                                   temperature, request):
-        if not info.finished:
-            yield reply, info.to_dict(), gr.skip()  # the history changes once, at the end
-            continue
-        routing.summaries.add(session_key(request), info)
-        yield reply, info.to_dict(), kept_history(history, message, reply)
+    history = api_history(history)
+    async for reply, info in _routing().routed_answer(message, history, model, system_prompt, max_tokens,
+                                                      temperature, request):
+        yield reply, info.to_dict()  # no session summary: that is the page's, and API calls keep nothing
 
 
 def wire(stats: gr.Markdown, summary: gr.Markdown, parameters: list) -> None:

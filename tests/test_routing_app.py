@@ -20,6 +20,14 @@ def test_chat_routed_returns_the_reply_and_the_route(api, fake):
     assert fake.requests[-1].model == SEVENTY_B and fake.requests[-1].json["max_tokens"] == 64
 
 
+def test_chat_routed_sends_the_history_it_is_given_and_keeps_none(api, fake):
+    history = [{"role": "user", "content": "My name is Ada."}, {"role": "assistant", "content": "Hello, Ada!"}]
+    api.predict(SIMPLE_PROMPT, history=history, api_name="/chat_routed")
+    assert fake.requests[-1].json["messages"][1:] == [*history, {"role": "user", "content": SIMPLE_PROMPT}]
+    api.predict(SIMPLE_PROMPT, api_name="/chat_routed")
+    assert fake.requests[-1].json["messages"][1:] == [{"role": "user", "content": SIMPLE_PROMPT}]
+
+
 def test_chat_routed_escalates_to_anthropic_and_falls_back(api, fake, anthropic, fake_anthropic):
     reply, route = api.predict(COMPLEX_PROMPT, api_name="/chat_routed")
     assert reply == "".join(fake_anthropic.tokens) and route["model"] == "claude-sonnet-4-5"
@@ -35,15 +43,14 @@ def test_chat_is_unchanged_and_routing_is_described_for_api_and_mcp(api, served,
     info = httpx.get(served + "gradio_api/info").json()["named_endpoints"]
     routed = info["/chat_routed"]
     assert [p["parameter_name"] for p in routed["parameters"]] == [
-        "message", "model", "system_prompt", "max_tokens", "temperature"]
+        "message", "model", "system_prompt", "max_tokens", "temperature", "history"]
     from components.chat_routing import chat_routed
 
     args = chat_routed.__doc__.split("Args:")[1].split("Returns:")[0]
-    assert all(f"{name}:" in args for name in ("message", "model", "system_prompt", "max_tokens",
-                                                "temperature")), "each API parameter is described for MCP"
-    assert "history:" not in args, "the history is session state, not an API parameter"
+    assert all(f"{name}:" in args for name in ("message", "model", "system_prompt", "max_tokens", "temperature",
+                                                "history")), "each API parameter is described for MCP"
     assert [p["parameter_name"] for p in info["/chat"]["parameters"]] == [
-        "message", "model", "system_prompt", "max_tokens", "temperature"]
+        "message", "model", "system_prompt", "max_tokens", "temperature", "history"]
 
 
 def test_the_route_mode_control_is_on_the_page(served):
