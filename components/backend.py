@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from .workers_ai import Catalogue, Settings, WorkersAI
+from .workers_ai import Catalogue, InvalidModelIdError, Settings, WorkersAI, check_model_id
 from .workers_ai import default_model as _default_model
 
 log = logging.getLogger("showcase")
@@ -71,8 +71,20 @@ def default_model(task: str) -> str:
 
 
 def model_or_default(model: str | None, task: str) -> str:
-    """The model id a caller gave (any id is allowed), or the live backend's default for `task` when blank."""
-    return (model or "").strip() or default_model(task)
+    """The model id a caller gave, or the live backend's default for `task` when blank.
+
+    Any id of the model-id grammar is accepted (components/workers_ai/_model_id.py); anything else, such as
+    `../../user/tokens/verify`, is refused here with InputProblem, before any budget, file or request.
+    """
+    from .ui import InputProblem  # deferred: ui imports this module; goes when InputProblem moves to the core
+
+    model = model.strip() if isinstance(model, str) else model
+    if not model:
+        return default_model(task)
+    try:
+        return check_model_id(model)
+    except InvalidModelIdError as exc:
+        raise InputProblem(exc.user_message) from None
 
 
 def backend_label(settings: Settings) -> str:

@@ -9,7 +9,7 @@ import logging
 import gradio as gr
 
 from .backend import default_model, is_offline, local_model_loaded, shared_catalogue, shared_client
-from .workers_ai import ModelInfo, WorkersAIError, builtin_models
+from .workers_ai import MODEL_ID_MAX_LENGTH, MODEL_ID_PATTERN, ModelInfo, WorkersAIError, builtin_models
 
 log = logging.getLogger("showcase")
 
@@ -63,7 +63,8 @@ def model_choices(models: list[ModelInfo]) -> list[tuple[str, str]]:
 
 
 class ModelDropdown(gr.Dropdown):
-    """gr.Dropdown whose API and MCP schema is any string: the list only suggests models, every id is accepted.
+    """gr.Dropdown whose API and MCP schema is any model id: the list only suggests models, every id of the
+    model-id grammar is accepted (components/workers_ai/_model_id.py), and the schema says so as a `pattern`.
 
     A plain Dropdown declares its choices as a JSON-schema `enum`, and strict MCP clients then refuse any
     other model id. `is_template` keeps the browser using the Dropdown component.
@@ -71,8 +72,8 @@ class ModelDropdown(gr.Dropdown):
 
     is_template = True
 
-    def api_info(self) -> dict[str, str]:
-        return {"type": "string"}
+    def api_info(self) -> dict[str, str | int]:
+        return {"type": "string", "pattern": MODEL_ID_PATTERN, "maxLength": MODEL_ID_MAX_LENGTH}
 
 
 def model_dropdown(task: str, label: str = "Model", **kwargs) -> gr.Dropdown:

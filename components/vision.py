@@ -120,8 +120,8 @@ async def classify(
     """
     if not image:
         raise InputProblem("Upload, paste or take a picture first.")
+    model = model_or_default(model, VISION)  # a bad model id is refused before the file is decoded
     data, _note = prepare_image(image)
-    model = model_or_default(model, VISION)
     with metered(request, "classify", VISION, estimate(model, images=1)) as meter:
         announce_loading(model, progress)
         result = await shared_client().run_bytes(model, data)

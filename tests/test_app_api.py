@@ -19,12 +19,15 @@ def test_chat_returns_the_reply_alone(api, fake):
     assert reply == "".join(fake.stream_tokens)
 
 
-def test_chat_parameters_and_any_model_id_reach_the_request(api, fake):
+def test_chat_parameters_and_any_model_id_of_the_grammar_reach_the_request(api, fake):
     api.predict("Hi", model=GLM, system_prompt="Answer in French.", max_tokens=32, temperature=0.1, api_name="/chat")
     request = fake.requests[-1]
     assert request.model == GLM
     assert request.json["messages"][0] == {"role": "system", "content": "Answer in French."}
     assert request.json["max_tokens"] == 32 and request.json["temperature"] == 0.1
+    with pytest.raises(AppError, match="is not a model id"):  # an id off the grammar is refused, nothing sent
+        api.predict("Hi", model="@cf/../../user/tokens/verify", api_name="/chat")
+    assert fake.count() == 1
 
 
 def test_chat_keeps_no_conversation_between_calls(api, fake):

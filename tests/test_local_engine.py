@@ -83,7 +83,7 @@ def test_binary_bodies_like_workers_ai(local):
         ("@local/efficientnet-lite0", b"not an image at all", BadInputError),
         ("@local/whisper-tiny-en", b"plain text, not audio", BadInputError),
         ("@local/no-such-model", b"{}", ModelNotFoundError),
-        ("not-a-model-id", b"{}", ModelNotFoundError),
+        ("@hf/no-author/no-such-model", b"{}", ModelNotFoundError),  # "not-a-model-id" never leaves the client now
     ],
 )
 def test_bad_inputs_get_cloudflare_codes(local, model, body, error):

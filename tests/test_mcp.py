@@ -98,12 +98,21 @@ def test_each_parameter_is_typed_and_described(tools):
         assert "url to a file" in file_input["format"], name
 
 
-def test_model_parameters_take_any_model_id(tools):
-    """The dropdowns only suggest models: an `enum` would make strict MCP clients refuse every other id."""
+def test_model_parameters_take_any_model_id_of_the_grammar(tools):
+    """The dropdowns only suggest models: an `enum` would make strict MCP clients refuse every other id. The schema
+    says what a model id looks like instead (components/workers_ai/_model_id.py): a pattern that every id of the
+    grammar matches, catalogue or not, and that no path trick does."""
+    import re
+
     for name in PUBLIC - {"estimate_cost"}:
         model = tools[name].inputSchema["properties"]["model"]
         assert model["type"] == "string" and "enum" not in model, name
         assert model["default"].startswith("@cf/"), name
+        pattern = re.compile(model["pattern"])
+        for good in (model["default"], "@cf/some-author/a-model-of-tomorrow-1.0", "@local/whisper-tiny-en"):
+            assert pattern.search(good), (name, good)
+        for bad in ("../../../../user/tokens/verify", "@cf/../../user/tokens/verify", "x?y", "@cf/meta/llama 3"):
+            assert not pattern.search(bad), (name, bad)
 
 
 def test_docstrings_give_each_parameter_one_line(mcp_app, tools):

@@ -3,7 +3,8 @@
 - With ANTHROPIC_API_KEY: Claude (ANTHROPIC_MODEL, default claude-sonnet-4-5), priced in dollars from
   anthropic_prices.json.
 - Otherwise, on Workers AI: ROUTING_ESCALATION_MODEL, default @cf/meta/llama-3.3-70b-instruct-fp8-fast, priced in
-  neurons like every Workers AI call (and metered against the budgets like one).
+  neurons like every Workers AI call (and metered against the budgets like one). A value that is not a model id
+  is logged once and the default is used instead.
 - Offline (no Cloudflare account): none. The offline engine has no stronger model, and the offline mode promises
   that nothing leaves the machine, so a complex question gets an "escalation unavailable offline" message.
 
@@ -12,16 +13,20 @@ The environment is read at each call (it is a dictionary lookup), so tests and a
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..backend import is_offline
-from ..workers_ai import estimate, short_name
+from ..workers_ai import InvalidModelIdError, check_model_id, estimate, short_name
 from .anthropic import Anthropic, AnthropicSettings, price_usd
 
 WORKERS_AI, ANTHROPIC = "workers-ai", "anthropic"
 DEFAULT_ESCALATION_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
+
+log = logging.getLogger("routing")
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,20 @@ def escalation_target(env: Mapping[str, str] | None = None) -> Target | None:
     anthropic = AnthropicSettings.from_env(env)
     if anthropic.configured:
         return Target(ANTHROPIC, anthropic.model)
-    return Target(WORKERS_AI, (env.get("ROUTING_ESCALATION_MODEL") or "").strip() or DEFAULT_ESCALATION_MODEL)
+    return Target(WORKERS_AI, _escalation_model((env.get("ROUTING_ESCALATION_MODEL") or "").strip()))
+
+
+@functools.cache  # one warning per bad value, not one per question
+def _escalation_model(value: str) -> str:
+    """ROUTING_ESCALATION_MODEL when it is a model id; the default otherwise (blank, or a bad value, logged)."""
+    if not value:
+        return DEFAULT_ESCALATION_MODEL
+    try:
+        return check_model_id(value)
+    except InvalidModelIdError as exc:
+        log.warning("ROUTING_ESCALATION_MODEL ignored, escalating to %s: %s", DEFAULT_ESCALATION_MODEL,
+                    exc.user_message)
+        return DEFAULT_ESCALATION_MODEL
 
 
 def baseline_target(target: Target | None) -> Target:

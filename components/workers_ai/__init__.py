@@ -16,6 +16,7 @@ from ._errors import (
     ConnectionFailedError,
     DailyAllocationError,
     DeprecatedModelError,
+    InvalidModelIdError,
     ModelNotFoundError,
     NotConfiguredError,
     PermissionDeniedError,
@@ -26,6 +27,9 @@ from ._errors import (
     WorkersAIError,
     until_utc_midnight,
 )
+from ._model_id import MAX_LENGTH as MODEL_ID_MAX_LENGTH
+from ._model_id import PATTERN as MODEL_ID_PATTERN
+from ._model_id import check_model_id, is_model_id
 from ._outputs import generated_text, usage_of
 from ._pricing import (
     FREE_NEURONS_PER_DAY,
@@ -46,12 +50,13 @@ from ._sse import SSEDecoder, StreamDelta, coalesce
 from ._trace import SentRequest, Trace, capture, recent
 
 __all__ = [
-    "CHAT", "EMBEDDINGS", "FREE_NEURONS_PER_DAY", "PRICES", "SPEECH", "STAND_INS", "USD_PER_NEURON", "VISION",
+    "CHAT", "EMBEDDINGS", "FREE_NEURONS_PER_DAY", "MODEL_ID_MAX_LENGTH", "MODEL_ID_PATTERN", "PRICES", "SPEECH",
+    "STAND_INS", "USD_PER_NEURON", "VISION",
     "AuthenticationError", "BadInputError", "CapacityError", "Catalogue", "ConnectionFailedError",
-    "DailyAllocationError", "DeprecatedModelError", "Estimate", "ModelInfo", "ModelNotFoundError",
-    "NotConfiguredError", "PermissionDeniedError", "Price", "ProtocolError", "RequestTooLargeError", "SSEDecoder",
-    "SentRequest", "ServerError", "Settings", "StreamDelta", "Trace", "UpstreamTimeoutError", "WorkersAI",
-    "WorkersAIError", "builtin_models", "capture", "coalesce", "default_model", "estimate", "estimate_tokens",
-    "format_neurons", "format_usd", "generated_text", "price_of", "recent", "retry_delay", "short_name",
-    "until_utc_midnight", "usage_of", "usd",
+    "DailyAllocationError", "DeprecatedModelError", "Estimate", "InvalidModelIdError", "ModelInfo",
+    "ModelNotFoundError", "NotConfiguredError", "PermissionDeniedError", "Price", "ProtocolError",
+    "RequestTooLargeError", "SSEDecoder", "SentRequest", "ServerError", "Settings", "StreamDelta", "Trace",
+    "UpstreamTimeoutError", "WorkersAI", "WorkersAIError", "builtin_models", "capture", "check_model_id", "coalesce",
+    "default_model", "estimate", "estimate_tokens", "format_neurons", "format_usd", "generated_text", "is_model_id",
+    "price_of", "recent", "retry_delay", "short_name", "until_utc_midnight", "usage_of", "usd",
 ]

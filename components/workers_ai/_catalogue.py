@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._errors import ProtocolError, WorkersAIError
+from ._model_id import is_model_id
 
 log = logging.getLogger("workers_ai")
 
@@ -97,9 +98,10 @@ class Catalogue:
                     found[model.name] = model
             if _last_page(items, info, len(found)):
                 break
-        if not found:
+        models = [model for model in found.values() if is_model_id(model.name)]  # never offer an id runs refuse
+        if not models:
             raise ProtocolError("The model catalogue is empty for this task.")
-        return sorted(found.values(), key=lambda m: (m.deprecation_date is not None, m.name))
+        return sorted(models, key=lambda m: (m.deprecation_date is not None, m.name))
 
 
 def _last_page(items: list, info: dict, seen: int) -> bool:

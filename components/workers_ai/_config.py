@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ._model_id import check_model_id
+
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 DEFAULT_GATEWAY_URL = "https://gateway.ai.cloudflare.com/v1"
 
@@ -51,7 +53,9 @@ class Settings:
         return bool(self.account_id and self.api_token)
 
     def run_url(self, model: str) -> str:
-        """The model goes into the path as is: `@` and `/` unencoded, as Cloudflare expects."""
+        """The model goes into the path as is: `@` and `/` unencoded, as Cloudflare expects. So it must be a model
+        id (InvalidModelIdError otherwise): `../../user/tokens/verify` would send the token elsewhere."""
+        model = check_model_id(model)
         if self.gateway_id:
             return f"{self.gateway_url}/{self.account_id}/{self.gateway_id}/workers-ai/{model}"
         return f"{self.base_url}/accounts/{self.account_id}/ai/run/{model}"

@@ -5,6 +5,7 @@
     ├── AuthenticationError         10000, 6003, 401 — the token is wrong, expired or malformed
     ├── PermissionDeniedError       5016, 5035, 5018/3041/3023, other 403s
     ├── ModelNotFoundError          5007, 3042, 7000/7003, 404s
+    ├── InvalidModelIdError         not a model id (`../user/tokens`, `x?y`…): refused before anything is sent
     ├── DeprecatedModelError        5028
     ├── BadInputError               5004, 5006, 3003, other 400s
     ├── RequestTooLargeError        3006, 413
@@ -83,6 +84,10 @@ class PermissionDeniedError(WorkersAIError):
 
 class ModelNotFoundError(WorkersAIError):
     default_message = "Workers AI does not know this model (or this account id): pick a model from the list."
+
+
+class InvalidModelIdError(WorkersAIError):
+    default_message = "That is not a model id: use one such as @cf/meta/llama-3.1-8b-instruct-fast."
 
 
 class DeprecatedModelError(WorkersAIError):
