@@ -1,11 +1,16 @@
 """The Speech tab: a recording in, a transcript, WebVTT and SRT subtitles, and captioned playback out.
 
 What goes on the wire (shared/docs/workers-ai-contract.md §5):
-- `@cf/openai/whisper`, `whisper-tiny-en` and any model not listed in `BASE64_JSON_MODELS` take the raw file
-  as the body: the bytes sent are the upload's own bytes, no int-array JSON (~4×), no re-encoding.
+- `@cf/openai/whisper`, `whisper-tiny-en` and any model not listed in `BASE64_JSON_MODELS` take the audio
+  as the raw body, no int-array JSON (~4×).
 - `@cf/openai/whisper-large-v3-turbo` takes JSON only, the audio as base64 next to `task` and `language`.
-A recording too large for one request is cut into 16 kHz WAV pieces at quiet moments (components/audio.py), sent
-a few at a time, and stitched back: texts joined, each piece's timings shifted by where it starts.
+The audio is what the app decoded and measured, never the upload taken at its header's word: a FLAC, Ogg or MP3
+can claim 0.1 s and hold two minutes that the service would decode and bill. So every recording is decoded here
+(components/audio.py, in a worker thread, refused past MAX_AUDIO_SECONDS), charged for the length decoded, and
+sent as the 16 kHz WAV pieces that decoding made: cut at quiet moments to fit a request, sent a few at a time,
+and stitched back (texts joined, each piece's timings shifted by where it starts). Only a plain PCM WAV whose one
+data chunk runs to the end of the file goes out as its own bytes, when it fits one request: any decoder reads
+the same samples from it, the ones measured.
 Subtitles are built here from word/segment timings (components/subtitles.py), never from the service's `vtt`.
 """
 
@@ -14,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -46,9 +53,11 @@ BASE64_JSON_MODELS = frozenset({"@cf/openai/whisper-large-v3-turbo"})
 MAX_REQUEST_BYTES = 4_000_000
 JSON_OVERHEAD_BYTES = 1_024  # the JSON around a base64 string: keys, task, language
 PARALLEL_PIECES = 4  # pieces of one long recording in flight at once (speech allows 720 requests a minute)
-# MP4/M4A and WebM are not decoded here, so their length is unknown before sending: for the cost estimate it is
-# bounded by their size at 24 kbit/s, about the lowest bitrate speech is stored at (an overestimate, never under).
-LOWEST_BITS_PER_SECOND = 24_000
+# Subtitle files live in one folder per answer, under one private temp folder per process, only until Gradio has
+# copied them into its own cache (as it postprocesses the answer, before anyone can download them); writing new
+# ones removes the folders older than this, so they never pile up.
+SUBTITLES_MAX_AGE_SECONDS = 60 * 60
+_subtitles_root: Path | None = None  # made on first use (tempfile.mkdtemp: private, unpredictable name)
 
 TASKS = ("transcribe", "translate")
 LANGUAGES = [
@@ -85,7 +94,8 @@ async def transcribe(
     Long recordings are split at quiet moments, transcribed piece by piece and stitched back together.
 
     Args:
-        audio: Path to the recording (WAV, MP3, FLAC or OGG; MP4/M4A and WebM when small enough to send whole).
+        audio: Path to the recording (WAV, MP3, FLAC or OGG; MP4/M4A and WebM where PyAV is installed), at most
+            2 hours long.
         model: Workers AI speech recognition model, e.g. "@cf/openai/whisper" or "@cf/openai/whisper-large-v3-turbo".
         language: Language code of the speech, e.g. "en" or "de"; empty to detect it (whisper-large-v3-turbo only).
         task: "transcribe" (text in the spoken language) or "translate" (English text); whisper-large-v3-turbo only.
@@ -101,14 +111,12 @@ async def transcribe(
     model = model_or_default(model, SPEECH)
     language, task = _checked_options(language, task)
     announce_loading(model, progress)
-    info = audio_files.probe(audio)
-    seconds = info.duration or Path(audio).stat().st_size * 8 / LOWEST_BITS_PER_SECOND
-    with metered(request, "transcribe", SPEECH, estimate(model, audio_seconds=seconds)) as meter:
-        pieces = await _pieces(audio, info, max_audio_bytes(model))
+    audio_files.probe(audio)  # a text file or an empty recording: one clear sentence before decoding anything
+    pieces, durations = await _measured_pieces(audio, max_audio_bytes(model))
+    seconds = sum(durations)
+    async with metered(request, "transcribe", SPEECH, estimate(model, audio_seconds=seconds)) as meter:
         results = await _run_all(model, pieces, language, task)
         meter.record()
-    # One piece is the whole recording (probe knows its length, if anyone does); split pieces are WAVs of known length.
-    durations = [info.duration] if len(pieces) == 1 else [piece.duration for piece in pieces]
     texts, words = [], []
     for piece, duration, result in zip(pieces, durations, results):
         text, timed = _timed_words(result, piece.start_seconds, duration)
@@ -132,17 +140,22 @@ def _checked_options(language: str | None, task: str | None) -> tuple[str, str]:
     return language, task
 
 
-async def _pieces(path: str, info: audio_files.AudioInfo, limit: int) -> list[audio_files.Chunk]:
-    """The original file as one piece when it fits in a request; otherwise 16 kHz WAV pieces that do."""
-    size = Path(path).stat().st_size
-    if size <= limit:
-        return [audio_files.Chunk(0.0, Path(path).read_bytes())]
-    if not info.decodable:
-        raise InputProblem(
-            f"This {info.format} recording is {size / 1e6:.1f} MB, too large for one request, and it cannot be "
-            "split here: upload it as WAV, MP3, FLAC or OGG instead."
-        )
-    return await asyncio.to_thread(audio_files.chunks, path, limit)  # decoding a long file takes seconds
+async def _measured_pieces(path: str, limit: int) -> tuple[list[audio_files.Chunk], list[float]]:
+    """What to send, and each piece's length in seconds: the lengths decoded here are what the call is charged.
+
+    The decoded 16 kHz WAV pieces, or the upload's own bytes when it is a plain PCM WAV that fits one request and
+    whose own length agrees with the decoded one. Decoding runs in a worker thread (seconds for a long file) and
+    stops past MAX_AUDIO_SECONDS, before any neuron is reserved or any request made.
+    """
+    pieces = await asyncio.to_thread(audio_files.chunks, path, limit)
+    durations = [piece.duration for piece in pieces]
+    if not durations or sum(durations) <= 0:
+        raise InputProblem(audio_files.EMPTY)
+    if Path(path).stat().st_size <= limit:
+        own = audio_files.plain_wav_seconds(path)
+        if own is not None and abs(own - sum(durations)) < 0.01:  # resampling moves the end by a sample at most
+            return [audio_files.Chunk(0.0, Path(path).read_bytes())], [own]
+    return pieces, durations
 
 
 async def _run_all(model: str, pieces: list[audio_files.Chunk], language: str, task: str) -> list:
@@ -183,13 +196,29 @@ def _timed_words(result, offset: float, duration: float | None) -> tuple[str, li
 
 
 def _write_subtitles(audio_path: str, vtt: str, srt: str) -> tuple[str, str]:
-    """Write both files into a fresh temp folder (Gradio serves from there), named after the upload."""
+    """Write both files into a fresh folder named after the upload, and remove the subtitle folders older than
+    SUBTITLES_MAX_AGE_SECONDS. Gradio copies returned files into its cache while it postprocesses the answer,
+    before serving them, so a folder is needed for moments: an hour is a wide margin."""
+    global _subtitles_root
     stem = re.sub(r"[^\w.-]+", "-", Path(audio_path).stem).strip("-.")[:60] or "recording"
-    folder = Path(tempfile.mkdtemp(prefix="speech-"))
+    if _subtitles_root is None or not _subtitles_root.is_dir():
+        _subtitles_root = Path(tempfile.mkdtemp(prefix="speech-subtitles-"))  # under the temp dir Gradio serves
+    _remove_old_subtitles(_subtitles_root, time.time() - SUBTITLES_MAX_AGE_SECONDS)
+    folder = Path(tempfile.mkdtemp(prefix="speech-", dir=_subtitles_root))
     vtt_path, srt_path = folder / f"{stem}.vtt", folder / f"{stem}.srt"
     vtt_path.write_text(vtt, encoding="utf-8")
     srt_path.write_text(srt, encoding="utf-8")
     return str(vtt_path), str(srt_path)
+
+
+def _remove_old_subtitles(root: Path, before: float) -> None:
+    for folder in root.glob("speech-*"):
+        try:
+            old = folder.stat().st_mtime < before
+        except OSError:  # another answer removed it first
+            continue
+        if old:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _show_options(model: str):

@@ -1,13 +1,15 @@
 """Uploads: recognising what is (not) audio before any request, and cutting long recordings into WAV pieces."""
 
 import io
+import struct
+import sys
 import wave
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from components.audio import SAMPLE_RATE, WAV_HEADER_BYTES, chunks, probe
+from components.audio import SAMPLE_RATE, UNDECODABLE, WAV_HEADER_BYTES, chunks, plain_wav_seconds, probe
 from components.ui import InputProblem
 from tests.conftest import ASSETS
 
@@ -106,3 +108,80 @@ def test_chunks_cut_in_the_quiet_moments(tmp_path):
 def test_chunks_reject_a_limit_below_one_second(tmp_path):
     with pytest.raises(ValueError):
         chunks(tone_and_noise(tmp_path / "a.wav", 2.0), 10_000)
+
+
+def test_chunks_stop_decoding_past_max_seconds(tmp_path):
+    path = tone_and_noise(tmp_path / "long.wav", 75.0, rate=16_000, channels=1)
+    with pytest.raises(InputProblem, match="longer than 1 minute, the most transcribed here"):
+        chunks(path, 320_044, max_seconds=60)
+    assert sum(piece.duration for piece in chunks(path, 320_044, max_seconds=90)) == pytest.approx(75.0)
+
+
+def test_chunks_refuse_rates_no_speech_needs(tmp_path):
+    """96 kHz on 6 channels is 576,000 samples per second to decode for each second kept: refused, so a tiny
+    FLAC of silence cannot claim 655 kHz × 8 channels and keep a worker busy for minutes."""
+    sf.write(tmp_path / "surround.wav", np.zeros((4_800, 6), np.float32), 96_000)
+    with pytest.raises(InputProblem, match="96,000 samples per second on 6 channels, more than speech needs"):
+        chunks(tmp_path / "surround.wav", 320_044)
+
+
+@pytest.mark.parametrize("pyav", [True, False])
+def test_a_truncated_flac_is_refused(tmp_path, monkeypatch, pyav):
+    """libsndfile gives up on a FLAC cut short ("lost sync"), and so does ffmpeg at its last, partial frame
+    (after the first one tries): a recording is measured to its end, or refused."""
+    tone_and_noise(tmp_path / "whole.flac", 20.0, rate=16_000, channels=1)
+    data = (tmp_path / "whole.flac").read_bytes()
+    (tmp_path / "cut.flac").write_bytes(data[: len(data) // 2])
+    if pyav:
+        pytest.importorskip("av")
+    else:
+        monkeypatch.setitem(sys.modules, "av", None)
+    with pytest.raises(InputProblem) as caught:
+        chunks(tmp_path / "cut.flac", 320_044)
+    assert str(caught.value) == UNDECODABLE
+
+
+def _riff(*chunks_: tuple[bytes, bytes], riff_size: int | None = None) -> bytes:
+    body = b"WAVE" + b"".join(kind + struct.pack("<I", len(data)) + data + b"\0" * (len(data) % 2)
+                              for kind, data in chunks_)
+    return b"RIFF" + struct.pack("<I", len(body) if riff_size is None else riff_size) + body
+
+
+PCM16 = struct.pack("<HHIIHH", 1, 1, 16_000, 32_000, 2, 16)
+SECOND = bytes(32_000)  # one second of 16 kHz 16-bit mono
+
+
+@pytest.mark.parametrize(
+    ("content", "seconds"),
+    [
+        (_riff((b"fmt ", PCM16), (b"data", SECOND)), 1.0),
+        (_riff((b"fmt ", PCM16), (b"LIST", b"INFOISFT\x04\0\0\0sox\0"), (b"data", SECOND)), 1.0),
+        (_riff((b"fmt ", PCM16), (b"data", SECOND), (b"LIST", b"junk")), None),  # samples could be read past data
+        (_riff((b"fmt ", PCM16), (b"data", SECOND))[:-100], None),  # cut short: RIFF's size no longer agrees
+        (_riff((b"fmt ", PCM16), (b"data", SECOND)) + bytes(100), None),  # bytes after the data chunk
+        (_riff((b"fmt ", PCM16), (b"data", SECOND[:3200])) + SECOND, None),  # a data size that hides the rest
+        (_riff((b"fmt ", struct.pack("<HHIIHH", 3, 1, 16_000, 64_000, 4, 32)), (b"data", SECOND)), None),  # float
+        (_riff((b"fmt ", PCM16), (b"fmt ", PCM16), (b"data", SECOND)), None),
+        (_riff((b"data", SECOND)), None),  # no format
+    ],
+)
+def test_plain_wav_seconds_vouches_only_for_data_that_runs_to_the_end(tmp_path, content, seconds):
+    (tmp_path / "a.wav").write_bytes(content)
+    assert plain_wav_seconds(tmp_path / "a.wav") == seconds
+
+
+def test_plain_wav_seconds_of_the_examples_and_other_formats(tmp_path):
+    assert plain_wav_seconds(ASSETS / "speech-fox.wav") == pytest.approx(probe(ASSETS / "speech-fox.wav").duration)
+    sf.write(tmp_path / "a.flac", np.zeros(16_000, np.float32), 16_000)
+    assert plain_wav_seconds(tmp_path / "a.flac") is None
+
+
+def test_chunks_measure_what_decodes_not_what_the_header_claims(tmp_path):
+    """An MP3 cut in half still says (in its Xing header) that it lasts 20 s: the pieces hold the 10 s there
+    are, not 10 s of them plus 10 s of repeated blocks (what soundfile's blocks() pads a short stream with)."""
+    samples, rate = sf.read(tone_and_noise(tmp_path / "whole.wav", 20.0, rate=16_000, channels=1))
+    sf.write(tmp_path / "whole.mp3", samples, rate, format="MP3")
+    data = (tmp_path / "whole.mp3").read_bytes()
+    (tmp_path / "cut.mp3").write_bytes(data[: len(data) // 2])
+    assert probe(tmp_path / "cut.mp3").duration == pytest.approx(20.0, abs=0.1)
+    assert sum(piece.duration for piece in chunks(tmp_path / "cut.mp3", 320_044)) == pytest.approx(10.0, abs=0.5)
