@@ -28,17 +28,24 @@ gradio_tuning.tune()
 
 THEME = gr.themes.Soft(primary_hue="orange", secondary_hue="amber")  # built-in: bundled fonts, no CDN
 
+# Gradio refuses a larger upload before any tab sees it (the page says so before sending the file; the API answers
+# 413). It holds each tab's own limit: Vision takes pictures up to 20 MB; Speech takes 2 hours, which is ~115 MB of
+# 128 kbit/s MP3 or M4A, while an uncompressed WAV fits up to ~35 min at 48 kHz mono (a browser recording).
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+# Uploads and the files the tabs return live in Gradio's cache folder: every hour, those older than an hour go.
+DELETE_CACHE = (3600, 3600)
 # How many jobs may wait and run. Every event sets its own concurrency_limit (see components/ui.py);
 # max_threads caps all running jobs, async ones included, so it must exceed 50 streaming chats.
 QUEUE_MAX_SIZE = 256
 # Gradio keeps each session's copy of the page config (~0.2 MB here) for its last `state_session_capacity`
 # sessions; its default of 10,000 lets memory grow by ~2 GB on a busy public Space. 500 recent visitors keep
 # their chat history; older sessions are forgotten.
-LAUNCH_OPTIONS = dict(theme=THEME, css=CSS, max_threads=128, footer_links=["api", "gradio"], state_session_capacity=500)
+LAUNCH_OPTIONS = dict(theme=THEME, css=CSS, max_threads=128, footer_links=["api", "gradio"], state_session_capacity=500,
+                      max_file_size=MAX_UPLOAD_BYTES)
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="Workers AI showcase") as demo:
+    with gr.Blocks(title="Workers AI showcase", delete_cache=DELETE_CACHE) as demo:
         gr.HTML(header_html(shared_client().settings))
         meter = gr.HTML(meter_html(), elem_classes="usage-meter-block")  # filled per visitor on page load
         dropdowns: list[tuple[str, gr.Dropdown]] = []

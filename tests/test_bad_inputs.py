@@ -55,7 +55,8 @@ IMAGES = {
     "truncated JPEG": (JPEG.getvalue()[:3000], "not an image"),
     "corrupt header": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "not an image"),
     "text named .png": (b"just some words", "not an image"),
-    "8000x8000 image": (lambda p: Image.new("RGB", (8000, 8000), (200, 30, 30)).save(p, "PNG"), OK),
+    "7000x7000 image": (lambda p: Image.new("RGB", (7000, 7000), (200, 30, 30)).save(p, "PNG"), OK),
+    "8000x8000 image": (lambda p: Image.new("RGB", (8000, 8000), (200, 30, 30)).save(p, "PNG"), "50 megapixels"),
     "animated GIF": (lambda p: Image.new("RGB", (64, 64), "red").save(
         p, "GIF", save_all=True, append_images=[Image.new("RGB", (64, 64), "blue")], duration=50), OK),
     "CMYK JPEG": (lambda p: Image.new("CMYK", (64, 64), (0, 200, 200, 0)).save(p, "JPEG"), OK),
