@@ -23,6 +23,8 @@ from components import chat, cost_tab, embeddings, speech, vision  # noqa: E402
 from components.header import CSS, header_html, meter_html, refresh_meter  # noqa: E402
 from components.ui import refresh_models  # noqa: E402
 from components.backend import shared_client  # noqa: E402
+from components.visitors import VisitorMiddleware  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 gradio_tuning.tune()
 
@@ -42,6 +44,13 @@ QUEUE_MAX_SIZE = 256
 # their chat history; older sessions are forgotten.
 LAUNCH_OPTIONS = dict(theme=THEME, css=CSS, max_threads=128, footer_links=["api", "gradio"], state_session_capacity=500,
                       max_file_size=MAX_UPLOAD_BYTES)
+
+
+def launch_options() -> dict:
+    """LAUNCH_OPTIONS, and a FastAPI app whose every request passes VisitorMiddleware first: it works out who the
+    visitor is (a forged X-Forwarded-For changes nothing) and caps each visitor's queued jobs (components/visitors.py).
+    A fresh dict per launch: Gradio writes its lifespan handler into `app_kwargs`."""
+    return {**LAUNCH_OPTIONS, "app_kwargs": {"middleware": [Middleware(VisitorMiddleware)]}}
 
 
 def build_demo() -> gr.Blocks:
@@ -80,7 +89,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the client logs each call once, more briefly
     demo.queue(max_size=QUEUE_MAX_SIZE).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), **LAUNCH_OPTIONS
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), **launch_options()
     )
 
 

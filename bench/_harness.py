@@ -165,7 +165,8 @@ def app_env(fake, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in APP_ENV_NAMES}
     env.update(CLOUDFLARE_ACCOUNT_ID=ACCOUNT_ID, CLOUDFLARE_API_TOKEN=TOKEN, CLOUDFLARE_BASE_URL=fake.base_url,
                GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False",
-               HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1", PYTHONUNBUFFERED="1")
+               HF_HUB_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1", PYTHONUNBUFFERED="1",
+               DEMO_TRUSTED_PROXY_HOPS="1")  # as behind one proxy: the raw client plays many visitors (_rawhttp.py)
     return env
 
 
@@ -306,8 +307,8 @@ async def gradio_call(http: RawHTTP, base_url: str, api_name: str, data: list,
 
 
 def chat_inputs(message: str, max_tokens: int) -> list:
-    """The public `/chat` endpoint's inputs: message, model, system prompt, max tokens, temperature."""
-    return [message, CHAT_MODEL, SYSTEM_PROMPT, max_tokens, 0.6]
+    """The public `/chat` endpoint's inputs: message, model, system prompt, max tokens, temperature, history."""
+    return [message, CHAT_MODEL, SYSTEM_PROMPT, max_tokens, 0.6, []]
 
 
 def chat_payload(message: str, max_tokens: int) -> dict:

@@ -46,7 +46,8 @@ def metrics(name: str, truth: list[str], scores: list[float], seconds: list[floa
 async def measure(with_llm: bool) -> tuple[str, list[dict]]:
     from components import backend
     from components.routing import judge as j
-    from components.workers_ai import estimate, estimate_tokens, format_usd
+    from components.tokens import embedding_tokens
+    from components.workers_ai import estimate, format_usd
 
     client = backend.client_from_env()
     backend.use_client(client)
@@ -66,7 +67,7 @@ async def measure(with_llm: bool) -> tuple[str, list[dict]]:
         await j.embed_texts([text], embed_model)
         one.append(time.perf_counter() - started)
     per_message = statistics.median(one)
-    mean_tokens = statistics.mean(estimate_tokens(t) for t in texts)
+    mean_tokens = statistics.mean(embedding_tokens([t], embed_model) for t in texts)
     embed_cost = estimate(embed_model, input_tokens=round(mean_tokens))
     cost = f"{format_usd(embed_cost.usd)} ({embed_cost.neurons:.3f} neurons)" if embed_cost.known else "?"
     short = embed_model.rsplit("/", 1)[-1]

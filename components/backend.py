@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from .errors import InputProblem
 from .workers_ai import Catalogue, InvalidModelIdError, Settings, WorkersAI, check_model_id
 from .workers_ai import default_model as _default_model
 
@@ -76,8 +77,6 @@ def model_or_default(model: str | None, task: str) -> str:
     Any id of the model-id grammar is accepted (components/workers_ai/_model_id.py); anything else, such as
     `../../user/tokens/verify`, is refused here with InputProblem, before any budget, file or request.
     """
-    from .ui import InputProblem  # deferred: ui imports this module; goes when InputProblem moves to the core
-
     model = model.strip() if isinstance(model, str) else model
     if not model:
         return default_model(task)

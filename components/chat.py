@@ -24,7 +24,7 @@ from .ui import (
     InputProblem, concurrency_limit, friendly_errors, loading_note, model_dropdown, setup_notice, user_error,
 )
 from .usage import metered, session_key
-from .workers_ai import CHAT, Estimate, capture, coalesce, estimate, estimate_tokens
+from .workers_ai import CHAT, Estimate, capture, coalesce, estimate, prompt_bound, token_bound
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful, concise assistant. Use Markdown when it helps."
 # SmolLM2-135M answers nonsense without a short, firm system prompt (see shared/docs/local-models.md).
@@ -34,6 +34,8 @@ OFFLINE_NOTICE = (
     "not for facts. Configure a Cloudflare account for real models."
 )
 MAX_MESSAGE_CHARS = 32_000  # well inside the 8B models' context; longer pastes get a clear message
+# A system prompt is sent with every message (and to an escalation target too): bounded like a message.
+MAX_SYSTEM_PROMPT_CHARS = 4_000
 # What is sent of a conversation: its newest turns that fit, with the system prompt and the new message, in this
 # many characters (~4 a token), so that a long conversation keeps working instead of failing once it outgrows the
 # model's context window. Cloud: ~8k tokens, inside the listed chat models' windows with room for the answer;
@@ -63,19 +65,23 @@ class AnswerStats:
 
     model: str
     started: float
-    prompt_estimate: int = 0  # the prompt's tokens at ~4 characters each, for when no usage is reported
+    max_tokens: int = 0
+    prompt_estimate: int = 0  # an upper bound on the prompt's tokens (prompt_bound), for when no usage is reported
     first_token: float | None = None
     finished: float | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     chunks: int = 0
+    reply_bytes: int = 0
     cost: Estimate | None = None
     left_out: int = 0  # earlier messages of the conversation not sent, to fit (build_messages)
 
     def measured_cost(self) -> Estimate:
-        """From the usage the model reported; without one, the prompt estimate and one token per chunk."""
+        """From the usage the model reported; without one, bounds that hold: the prompt's, and for the answer
+        one token per byte of it, at most max_tokens."""
         prompt = self.prompt_tokens if self.prompt_tokens is not None else self.prompt_estimate
-        completion = self.completion_tokens if self.completion_tokens is not None else self.chunks
+        completion = (self.completion_tokens if self.completion_tokens is not None
+                      else min(self.reply_bytes, self.max_tokens or self.reply_bytes))
         return estimate(self.model, input_tokens=prompt, output_tokens=completion)
 
     def line(self) -> str:
@@ -189,7 +195,11 @@ def turns_left_out(history: list[dict], messages: list[dict]) -> int:
     return len(text_turns(history)) - sent
 
 
-def _check(message: str, max_tokens: float, temperature: float) -> str:
+def _check(message: str, max_tokens: float, temperature: float, system_prompt: str | None = "") -> str:
+    if not isinstance(system_prompt, (str, type(None))) or len(system_prompt or "") > MAX_SYSTEM_PROMPT_CHARS:
+        raise InputProblem(f"The system prompt must be text of at most {MAX_SYSTEM_PROMPT_CHARS:,} characters.")
+    if not isinstance(message, (str, type(None))):
+        raise InputProblem("The message must be text.")
     message = (message or "").strip()
     if not message:
         raise InputProblem("Type a message first.")
@@ -222,9 +232,10 @@ async def _answer(
 ) -> AsyncIterator[tuple[str, AnswerStats]]:
     """Stream one answer: yields the cumulative reply and its statistics so far.
 
-    A stream cut short (an error, or the visitor pressing stop) is still charged for what it generated.
+    A stream that ends with the model's usage is charged that; one cut short after its request was answered (an
+    error, or the visitor pressing stop) is charged its upper bound (components/usage.py: what ran is charged).
     """
-    message = _check(message, max_tokens, temperature)
+    message = _check(message, max_tokens, temperature, system_prompt)
     model = model_or_default(model, CHAT)
     if is_offline() and not (system_prompt or "").strip():
         system_prompt = OFFLINE_SYSTEM_PROMPT
@@ -233,30 +244,31 @@ async def _answer(
         "max_tokens": int(max_tokens),
         "temperature": float(temperature),
     }
-    prompt = estimate_tokens("".join(m["content"] for m in payload["messages"]))
-    stats = AnswerStats(model=model, started=time.perf_counter(), prompt_estimate=prompt,
-                        left_out=turns_left_out(history, payload["messages"]))
+    prompt = prompt_bound(payload["messages"])
+    stats = AnswerStats(model=model, started=time.perf_counter(), max_tokens=int(max_tokens),
+                        prompt_estimate=prompt, left_out=turns_left_out(history, payload["messages"]))
     reply = ""
-    with metered(request, "chat", CHAT, estimate(model, input_tokens=prompt, output_tokens=int(max_tokens))) as meter:
-        try:
-            async for batch in coalesce(shared_client().stream(model, payload), UPDATE_INTERVAL):
-                grown = False
-                for delta in batch:
-                    if delta.text:
-                        if stats.first_token is None:
-                            stats.first_token = time.perf_counter()
-                        stats.chunks += 1
-                        reply += delta.text
-                        grown = True
-                    if delta.usage:
-                        stats.prompt_tokens = delta.usage.get("prompt_tokens", stats.prompt_tokens)
-                        stats.completion_tokens = delta.usage.get("completion_tokens", stats.completion_tokens)
-                if grown:
-                    yield reply, stats
-        finally:
-            if stats.chunks or stats.completion_tokens:
-                stats.cost = stats.measured_cost()
-                meter.record(stats.cost)
+    upper = estimate(model, input_tokens=prompt, output_tokens=int(max_tokens))
+    async with metered(request, "chat", CHAT, upper) as meter:
+        async for batch in coalesce(shared_client().stream(model, payload), UPDATE_INTERVAL):
+            grown = False
+            for delta in batch:
+                if delta.text:
+                    if stats.first_token is None:
+                        stats.first_token = time.perf_counter()
+                    stats.chunks += 1
+                    stats.reply_bytes += token_bound(delta.text)
+                    reply += delta.text
+                    grown = True
+                if delta.usage:
+                    stats.prompt_tokens = delta.usage.get("prompt_tokens", stats.prompt_tokens)
+                    stats.completion_tokens = delta.usage.get("completion_tokens", stats.completion_tokens)
+            if grown:
+                yield reply, stats
+        # The stream ended: charged what it reported. Cut short, it never gets here, and `metered` charges the
+        # bound if its request was answered (components/usage.py: what ran is charged).
+        stats.cost = stats.measured_cost()
+        meter.record(stats.cost)
     stats.finished = time.perf_counter()
     yield reply, stats
 

@@ -19,7 +19,8 @@ from .embedding_plots import cosine_matrix, heatmap_figure, map_figure, short_la
 from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
 from .backend import default_model, model_or_default, shared_client
 from .usage import metered
-from .workers_ai import EMBEDDINGS, Estimate, ProtocolError, estimate, estimate_tokens
+from .tokens import embedding_tokens
+from .workers_ai import EMBEDDINGS, Estimate, ProtocolError, estimate
 
 BATCH_SIZE = 100  # the bge models take at most 100 texts per request (400 / 5006 beyond)
 PARALLEL_BATCHES = 4  # enough to hide latency for a 1,000-line corpus without bursting the rate limit
@@ -61,13 +62,13 @@ async def embed(texts: list[str], model: str) -> np.ndarray:
 
 def cost_of(texts: list[str], model: str) -> Estimate:
     """What `embed(texts, model)` costs. Workers AI reports no token counts for embeddings, so they are counted
-    at ~4 characters per token, over the texts actually sent (each distinct text once)."""
-    return estimate(model, input_tokens=sum(estimate_tokens(text) for text in dict.fromkeys(texts)))
+    (or bounded: components/tokens.py) over the texts actually sent (each distinct text once)."""
+    return estimate(model, input_tokens=embedding_tokens(dict.fromkeys(texts), model))
 
 
 async def metered_embed(texts: list[str], model: str, action: str, request: gr.Request | None) -> np.ndarray:
     """`embed`, refused before any request when a budget cannot cover it, and counted in the ledger."""
-    with metered(request, action, EMBEDDINGS, cost_of(texts, model)) as meter:
+    async with metered(request, action, EMBEDDINGS, cost_of(texts, model)) as meter:
         vectors = await embed(texts, model)
         meter.record()
     return vectors

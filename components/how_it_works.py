@@ -3,8 +3,9 @@
 The shared client records every request it sends while an action is metered (components/workers_ai/_trace.py);
 after each answer a private event shows this session's last record for that action: method, URL (the account
 id as `{account_id}`), headers by name with the token as `$CLOUDFLARE_API_TOKEN`, body type and size, the JSON
-body with long values shortened, and the answer's status and time. The public endpoints return what they always
-returned; the panel reaches the page the same way the cost line does (components/answer_cost.py).
+body with long values shortened (as recorded: a base64 upload is never kept whole), and the answer's status and
+time. The public endpoints return what they always returned; the panel reaches the page the same way the cost
+line does (components/answer_cost.py).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any
-
 import gradio as gr
 
 from .backend import is_offline
@@ -45,30 +44,12 @@ EXPLAINERS = {
     ),
 }
 MAX_SHOWN = 3  # requests shown in full; the rest are summarised
-MAX_STRING = 160  # characters of a JSON string shown before it is shortened
-MAX_ITEMS = 6  # items of a JSON array shown before the rest are counted
-
-
-def shorten(value: Any) -> Any:
-    """The JSON body with long strings and arrays cut down, so a 200 KB base64 upload reads as one line."""
-    if isinstance(value, str):
-        if len(value) <= MAX_STRING:
-            return value
-        return f"{value[:MAX_STRING]}… ({len(value):,} characters in all)"
-    if isinstance(value, list):
-        shown = [shorten(item) for item in value[:MAX_ITEMS]]
-        if len(value) > MAX_ITEMS:
-            shown.append(f"… {len(value) - MAX_ITEMS:,} more")
-        return shown
-    if isinstance(value, dict):
-        return {key: shorten(item) for key, item in value.items()}
-    return value
 
 
 def _body(entry: SentRequest) -> str:
     size = f"{entry.body_bytes:,} bytes"
     if entry.body_json is not None:
-        return json.dumps(shorten(entry.body_json), indent=2, ensure_ascii=False)
+        return json.dumps(entry.body_json, indent=2, ensure_ascii=False)  # shortened when it was recorded
     if entry.body_bytes and "json" not in entry.content_type:
         return f"<{size} of binary data: the file itself, sent as it is>"
     return f"<{size}>" if entry.body_bytes else ""

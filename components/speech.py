@@ -94,8 +94,7 @@ async def transcribe(
     Long recordings are split at quiet moments, transcribed piece by piece and stitched back together.
 
     Args:
-        audio: Path to the recording (WAV, MP3, FLAC or OGG; MP4/M4A and WebM where PyAV is installed), at most
-            2 hours long.
+        audio: The recording, up to 2 hours (WAV, MP3, FLAC or OGG; MP4/M4A and WebM where PyAV is installed).
         model: Workers AI speech recognition model, e.g. "@cf/openai/whisper" or "@cf/openai/whisper-large-v3-turbo".
         language: Language code of the speech, e.g. "en" or "de"; empty to detect it (whisper-large-v3-turbo only).
         task: "transcribe" (text in the spoken language) or "translate" (English text); whisper-large-v3-turbo only.

@@ -8,14 +8,11 @@ import logging
 
 import gradio as gr
 
+from .errors import InputProblem
 from .backend import default_model, is_offline, local_model_loaded, shared_catalogue, shared_client
 from .workers_ai import MODEL_ID_MAX_LENGTH, MODEL_ID_PATTERN, ModelInfo, WorkersAIError, builtin_models
 
 log = logging.getLogger("showcase")
-
-
-class InputProblem(ValueError):
-    """Bad input caught before any request: the message is shown to the person as is."""
 
 
 def user_error(exc: Exception) -> gr.Error:

@@ -1,48 +1,57 @@
 """Neurons spent today, by whom and on what, and the budgets that bound them.
 
-A public Space runs on its owner's account, so every call is metered here *before* its request leaves the app:
+A public Space runs on its owner's account, so every call that costs money is metered here *before* its
+request leaves the app:
 
-    with metered(request, "classify", VISION, estimate(model, images=1)) as meter:
+    async with metered(request, "classify", VISION, estimate(model, images=1)) as meter:
         result = await shared_client().run_bytes(model, data)
-        meter.record()  # the request ran: charge its estimate
+        meter.record()  # the request ran: charge its estimate (or pass what it really cost)
 
-- `metered` reserves an upper bound of the call's cost (for chat: the prompt plus `max_tokens` of output) and
-  raises `BudgetExceeded` when that would not fit in what is left of a budget, so a refused call sends nothing.
-  On the way out the reservation is settled to what the call cost, or released when it failed before running.
-- `Ledger` holds one UTC day: settled neurons in total, per visitor, per (task, model) and per session, and what
-  calls in flight have reserved. One threading.Lock makes each check-and-reserve atomic, for the event loop's
-  coroutines and worker threads alike: however many calls race for the last neurons, their reserved upper bounds
-  never add up to more than the budget. Only a call that costs more than its bound (a prompt with more tokens
-  than the ~4-characters rule counts) can overshoot, by that difference: less than one call.
+- `metered` reserves an upper bound of the call's cost (for chat: a bound on the prompt's tokens plus
+  `max_tokens` of output) and raises `BudgetExceeded` when that would not fit in what is left of a budget, so a
+  refused call sends nothing. On the way out the reservation is settled to what the call cost.
+- What ran is what is charged. Every request the shared client sent inside the block is traced
+  (workers_ai.capture): if any was answered, the call is charged even when the body failed or was cancelled
+  before `record()` (a stopped chat, a failed last batch, a long recording whose later pieces failed) — at the
+  upper bound, since nothing smaller is known to hold. When every answered request carried Cloudflare's
+  `cf-ai-neurons` header, their sum is the charge. Only a call that never reached an answer costs nothing.
 - Budgets come from DEMO_NEURON_BUDGET_PER_VISITOR and DEMO_NEURON_BUDGET_TOTAL, in neurons per UTC day, off by
-  default. They bound the Workers AI backend only: offline calls cost nothing and are metered to show what they
-  *would* cost. With a budget set, a model without a known price is refused, since its cost cannot be bounded.
-- A visitor is the client's address (the first of X-Forwarded-For behind a proxy, else the connection's peer),
-  else the Gradio session, so a page reload keeps the count; only a hash of it is kept. X-Forwarded-For can be
-  forged where no proxy rewrites it: the per-visitor budget is a courtesy, the total budget is the hard limit.
-- With DEMO_STATE_DIR set, the day's totals go to `usage-<backend>-<YYYY-MM-DD>.json` there after every call
-  (a temp file, then os.replace: never half a file) and are read back at start-up, so a restart keeps the day's
-  count. Sessions and reservations stay in memory; no address, token or text is ever written.
+  default. They bound the Workers AI backend and every escalation (Claude's dollars are converted at Workers
+  AI's rate: components/routing/targets.py); offline calls cost nothing and show what they *would* cost. With a
+  budget set, a model without a known price is refused, since its cost cannot be bounded.
+- A visitor is components/visitors.py's identity (an address no client header can fake, IPv6 per /64), kept
+  only as a keyed hash: HMAC-SHA256 with a secret made once per state dir, so the file cannot be turned back
+  into addresses by hashing the address space.
+- The day lives in SQLite (components/ledger_store.py): in memory, or with DEMO_STATE_DIR set in
+  `usage-<backend>.sqlite3` there, shared by every process using that dir and surviving restarts. Its
+  transactions run in a worker thread, off the event loop. **Fail closed:** with a budget set, a state file that
+  cannot be opened, read or written refuses metered calls with a sentence (never a day restarted at zero);
+  without a budget there is nothing to protect, and the count is kept in memory instead.
+Per-session figures (this page's spend, the last answer's cost) stay in memory, bounded.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import json
+import hmac
 import logging
 import math
 import os
-import tempfile
+import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import ledger_store as sql
 from .backend import shared_client
-from .ui import InputProblem
+from .ledger_store import LedgerUnavailable, Store
+from .errors import InputProblem
+from .visitors import identity_of
 from .workers_ai import CHAT, Estimate, capture, format_neurons, until_utc_midnight
 
 log = logging.getLogger("showcase")
@@ -50,6 +59,9 @@ log = logging.getLogger("showcase")
 LOCAL_KEY = "local"  # calls made from Python inside this process (tests, scripts): no request, no visitor
 # Every API call without a client session is a session of its own: per-session figures keep the most recent ones.
 MAX_SESSIONS = 10_000
+SECRET_FILE = "visitor-key"
+UNAVAILABLE = ("This demo cannot read or write its usage ledger right now, so it refuses calls that cost money "
+               "until its owner fixes it (the server log says why). Nothing was sent.")
 
 
 class BudgetExceeded(InputProblem):
@@ -91,22 +103,6 @@ def _neurons(env: Mapping[str, str], name: str) -> float | None:
     return value
 
 
-# ── who is calling ──────────────────────────────────────────────────────────────────────────
-
-
-def visitor_key(request) -> str:
-    """A visitor, the way Gradio exposes one: the client address (first X-Forwarded-For entry behind a proxy,
-    else the connection's peer), else the session. Hashed: the ledger and its files never hold an address."""
-    if request is None:
-        return LOCAL_KEY
-    headers = {str(k).lower(): v for k, v in dict(getattr(request, "headers", None) or {}).items()}
-    address = str(headers.get("x-forwarded-for") or "").split(",")[0].strip()
-    if not address:
-        address = getattr(getattr(request, "client", None), "host", None) or ""
-    identity = f"address:{address}" if address else f"session:{session_key(request)}"
-    return hashlib.sha256(identity.encode()).hexdigest()[:16]
-
-
 def session_key(request) -> str:
     """The page session (a new one per page load), for "this session" figures."""
     return (getattr(request, "session_hash", None) or LOCAL_KEY) if request is not None else LOCAL_KEY
@@ -121,44 +117,13 @@ ByModel = dict[tuple[str, str], float]  # (task, model) → neurons
 class Reservation:
     """An upper bound held for a call in flight, until it settles."""
 
+    id: int
     day: str
     visitor: str
     session: str
     action: str
     task: str
     neurons: float
-
-
-@dataclass
-class Day:
-    """One UTC day. `total`, `calls`, `visitors` and `models` are persisted; the rest lives in memory."""
-
-    day: str
-    total: float = 0.0
-    calls: int = 0
-    visitors: dict[str, float] = field(default_factory=dict)
-    models: ByModel = field(default_factory=dict)
-    sessions: OrderedDict[str, ByModel] = field(default_factory=OrderedDict)  # the MAX_SESSIONS most recent
-    last: OrderedDict[tuple[str, str], Estimate | None] = field(default_factory=OrderedDict)  # (session, action)
-    reserved: float = 0.0
-    reserved_by_visitor: dict[str, float] = field(default_factory=dict)
-
-    def to_json(self, backend: str) -> dict:
-        models = [{"task": task, "model": model, "neurons": n} for (task, model), n in sorted(self.models.items())]
-        return {"day": self.day, "backend": backend, "total": self.total, "calls": self.calls,
-                "visitors": self.visitors, "models": models}
-
-    @classmethod
-    def from_json(cls, day: str, data: dict) -> Day:
-        if data.get("day") != day:
-            raise ValueError(f"the file is for {data.get('day')!r}")
-        return cls(
-            day,
-            total=float(data["total"]),
-            calls=int(data["calls"]),
-            visitors={str(k): float(v) for k, v in data["visitors"].items()},
-            models={(str(m["task"]), str(m["model"])): float(m["neurons"]) for m in data["models"]},
-        )
 
 
 @dataclass(frozen=True)
@@ -174,24 +139,21 @@ class Snapshot:
 
 
 class Ledger:
-    """One UTC day of metered calls for one backend, with its budgets. Thread- and task-safe.
+    """One backend's metered calls per UTC day, with its budgets. Thread-safe; `now` is the clock (tests move
+    it across midnight). Visitors are given as identities (`visitor` below) and stored as keyed hashes."""
 
-    `now` is the clock (an aware datetime, UTC); tests move it to cross midnight.
-    """
-
-    def __init__(
-        self,
-        backend: str = "cloudflare",
-        budgets: Budgets = Budgets(),
-        state_dir: str | Path | None = None,
-        now: Callable[[], datetime] = utc_now,
-    ) -> None:
+    def __init__(self, backend: str = "cloudflare", budgets: Budgets = Budgets(),
+                 state_dir: str | Path | None = None, now: Callable[[], datetime] = utc_now) -> None:
         self.backend = backend
         self.budgets = budgets
         self.state_dir = Path(state_dir) if state_dir else None
         self._now = now
-        self._lock = threading.Lock()
-        self._day = self._load(self._today())
+        self._lock = threading.Lock()  # the in-memory session figures
+        self._sessions: OrderedDict[str, tuple[str, ByModel]] = OrderedDict()  # session → (day, its spend)
+        self._last: OrderedDict[tuple[str, str], Estimate | None] = OrderedDict()  # (session, action) → cost
+        self._store: Store | None = None
+        self._secret = b""
+        self._open()
 
     @classmethod
     def from_env(cls, backend: str, env: Mapping[str, str] | None = None) -> Ledger:
@@ -200,43 +162,82 @@ class Ledger:
         budgets = Budgets() if backend == "local" else Budgets.from_env(env)
         return cls(backend, budgets, env.get("DEMO_STATE_DIR") or None)
 
+    @property
+    def persistent(self) -> bool:
+        return self._store is not None and self._store.persistent
+
+    def _open(self) -> None:
+        """Open the state file and the visitor secret; with a budget set, a failure leaves the ledger refusing."""
+        if self.state_dir is None:
+            self._store, self._secret = Store.open(None), secrets.token_bytes(32)
+            return
+        try:
+            store = Store.open(self.state_dir / f"usage-{self.backend}.sqlite3")
+            self._secret, self._store = _secret(self.state_dir / SECRET_FILE), store
+        except (LedgerUnavailable, OSError, ValueError) as exc:
+            if self.budgets.active:
+                log.error("usage ledger unavailable (%s): metered calls are refused until it can be opened", exc)
+                self._store = None
+            else:
+                log.warning("usage ledger unavailable (%s): no budget is set, so usage is kept in memory", exc)
+                self._store, self._secret = Store.open(None), secrets.token_bytes(32)
+
+    def visitor(self, identity: str) -> str:
+        """The stored form of a visitor: a keyed hash, never the address."""
+        if not identity:
+            return LOCAL_KEY
+        return hmac.new(self._secret, identity.encode(), hashlib.sha256).hexdigest()[:24]
+
     # ── metering ────────────────────────────────────────────────────────────────────────────
 
     def reserve(self, visitor: str, session: str, action: str, task: str, upper: Estimate) -> Reservation:
         """Hold `upper` for a call about to be made, or raise BudgetExceeded (nothing is held then)."""
+        if self._store is None:
+            self._open()  # the owner may have fixed the folder meanwhile
+            if self._store is None:
+                raise BudgetExceeded(UNAVAILABLE)
+        day = self._today()
+        neurons = upper.neurons or 0.0
+        try:
+            with self._store.transaction() as db:
+                total, mine = sql.committed(db, day, visitor)
+                self._check(total, mine, task, upper)
+                reservation_id = sql.hold(db, day, visitor, neurons)
+        except LedgerUnavailable as exc:
+            log.error("usage ledger failed (%s)", exc)
+            if self.budgets.active:
+                raise BudgetExceeded(UNAVAILABLE) from None
+            reservation_id = 0
         with self._lock:
-            day = self._current()
-            self._check(day, visitor, task, upper)
-            neurons = upper.neurons or 0.0
-            day.reserved += neurons
-            day.reserved_by_visitor[visitor] = day.reserved_by_visitor.get(visitor, 0.0) + neurons
-            _remember(day.last, (session, action), None)
-            return Reservation(day.day, visitor, session, action, task, neurons)
+            _remember(self._last, (session, action), None)
+        return Reservation(reservation_id, day, visitor, session, action, task, neurons)
 
     def settle(self, reservation: Reservation, actual: Estimate | None) -> None:
         """Release the reservation and charge what the call cost: nothing when it never ran (`actual` None).
         A call that settles after midnight is charged to the new day, whose count it then belongs to."""
+        day = self._today()
+        model_key = f"{reservation.task}\t{actual.model}" if actual and actual.neurons is not None else None
+        try:
+            if self._store is not None:
+                with self._store.transaction() as db:
+                    sql.release(db, reservation.id)
+                    if actual is not None:
+                        sql.charge(db, day, reservation.visitor, model_key, actual.neurons or 0.0)
+        except LedgerUnavailable as exc:
+            log.error("usage ledger failed to record a call (%s): metered calls are refused until it works", exc)
+            self._store = None if self.budgets.active else self._store
+        if actual is None:
+            return
         with self._lock:
-            day = self._current()
-            if reservation.day == day.day:
-                day.reserved = max(0.0, day.reserved - reservation.neurons)
-                held = day.reserved_by_visitor.pop(reservation.visitor, 0.0) - reservation.neurons
-                if held > 1e-9:
-                    day.reserved_by_visitor[reservation.visitor] = held
-            if actual is None:
-                return
-            _remember(day.last, (reservation.session, reservation.action), actual)
-            day.calls += 1
+            _remember(self._last, (reservation.session, reservation.action), actual)
             if actual.neurons is not None:
+                spent_day, spent = self._sessions.get(reservation.session, (day, {}))
+                spent = spent if spent_day == day else {}
                 key = (reservation.task, actual.model)
-                day.total += actual.neurons
-                day.visitors[reservation.visitor] = day.visitors.get(reservation.visitor, 0.0) + actual.neurons
-                day.models[key] = day.models.get(key, 0.0) + actual.neurons
-                session = _remember(day.sessions, reservation.session, day.sessions.get(reservation.session, {}))
-                session[key] = session.get(key, 0.0) + actual.neurons
-            self._save(day)
+                spent[key] = spent.get(key, 0.0) + actual.neurons
+                _remember(self._sessions, reservation.session, (day, spent))
 
-    def _check(self, day: Day, visitor: str, task: str, upper: Estimate) -> None:
+    def _check(self, total: float, mine: float, task: str, upper: Estimate) -> None:
         if not self.budgets.active:
             return
         if upper.neurons is None:
@@ -244,11 +245,8 @@ class Ledger:
                 f"The model {upper.model} has no known price, and this demo runs on a neuron budget, so it only "
                 "calls models whose cost it can bound: pick a model from the list."
             )
-        limits = (
-            ("This demo's daily budget", self.budgets.total, day.total + day.reserved),
-            ("Your daily budget on this demo", self.budgets.per_visitor,
-             day.visitors.get(visitor, 0.0) + day.reserved_by_visitor.get(visitor, 0.0)),
-        )
+        limits = (("This demo's daily budget", self.budgets.total, total),
+                  ("Your daily budget on this demo", self.budgets.per_visitor, mine))
         for whose, limit, committed in limits:
             if limit is not None and committed + upper.neurons > limit + 1e-9:
                 raise BudgetExceeded(self._refusal(whose, limit, limit - committed, upper.neurons, task))
@@ -269,54 +267,52 @@ class Ledger:
         return self._now()
 
     def snapshot(self, visitor: str = LOCAL_KEY, session: str = LOCAL_KEY) -> Snapshot:
+        day = self._today()
+        rows: list[tuple] = []
+        if self._store is not None:
+            try:
+                rows = self._store.read("SELECT kind, key, neurons, calls FROM spend WHERE day=? AND "
+                                        "(kind != 'visitor' OR key=?)", (day, visitor))
+            except LedgerUnavailable as exc:
+                log.error("usage ledger unreadable (%s)", exc)
+        total, calls, mine, models = 0.0, 0, 0.0, {}
+        for kind, key, neurons, count in rows:
+            if kind == "total":
+                total, calls = neurons, count
+            elif kind == "visitor":
+                mine = neurons
+            else:
+                task, _, model = key.partition("\t")
+                models[(task, model)] = neurons
         with self._lock:
-            day = self._current()
-            return Snapshot(day.day, day.total, day.calls, day.visitors.get(visitor, 0.0), dict(day.models),
-                            dict(day.sessions.get(session, {})))
+            spent_day, spent = self._sessions.get(session, (day, {}))
+            session_spend = dict(spent) if spent_day == day else {}
+        return Snapshot(day, total, calls, mine, models, session_spend)
 
     def last(self, session: str, action: str) -> Estimate | None:
         """The estimate of this session's last finished `action` (None while one runs, or when it failed)."""
         with self._lock:
-            return self._current().last.get((session, action))
-
-    # ── the day and its file ────────────────────────────────────────────────────────────────
+            return self._last.get((session, action))
 
     def _today(self) -> str:
         return self._now().astimezone(timezone.utc).date().isoformat()
 
-    def _current(self) -> Day:
-        """Today's record; at the first call after 00:00 UTC a new day starts from zero (or from its file)."""
-        today = self._today()
-        if today != self._day.day:
-            self._day = self._load(today)
-        return self._day
 
-    def _path(self, day: str) -> Path | None:
-        return self.state_dir / f"usage-{self.backend}-{day}.json" if self.state_dir else None
-
-    def _load(self, day: str) -> Day:
-        path = self._path(day)
-        if path is None or not path.exists():
-            return Day(day)
-        try:
-            return Day.from_json(day, json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("could not read %s (%s): the day's count starts from zero", path, exc)
-            return Day(day)
-
-    def _save(self, day: Day) -> None:
-        """Write the day's totals atomically: a temp file in the same folder, then os.replace."""
-        path = self._path(day.day)
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp", delete=False) as handle:
-                json.dump(day.to_json(self.backend), handle, indent=1)
-            os.replace(handle.name, path)
-        except OSError as exc:
-            log.warning("could not write %s (%s): usage is kept in memory only", path, exc)
+def _secret(path: Path) -> bytes:
+    """The state dir's visitor-hash key: made once (readable by the owner only), then read back."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = bytes.fromhex(path.read_text().strip())
+        if len(key) < 16:
+            raise ValueError(f"{path} is damaged") from None
+        return key
+    key = secrets.token_bytes(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key.hex())
+        handle.flush()
+        os.fsync(handle.fileno())
+    return key
 
 
 def _remember(recent: OrderedDict, key, value):
@@ -350,6 +346,11 @@ def use_ledger(ledger: Ledger) -> None:
         _ledgers[ledger.backend] = ledger
 
 
+def visitor_key(request, ledger: Ledger | None = None) -> str:
+    """The visitor behind `request` as the ledger stores it (a keyed hash of components/visitors.py's identity)."""
+    return (ledger or shared_ledger()).visitor(identity_of(request))
+
+
 class Meter:
     """What the code inside `metered` tells the ledger: `record()` once the request has run."""
 
@@ -362,14 +363,37 @@ class Meter:
         self.actual = actual or self.upper
 
 
-@contextmanager
-def metered(request, action: str, task: str, upper: Estimate) -> Iterator[Meter]:
+def charged(meter: Meter, trace) -> Estimate | None:
+    """What a metered call is charged, from what it recorded and what its requests were answered with."""
+    # Billable: answered without an error, or sent and never answered here (cancelled, or still in flight when
+    # the call gave up: it may run upstream all the same). Refused (4xx/5xx) or never connected: free.
+    billable = [entry for entry in trace
+                if (entry.status is not None and entry.status < 400) or (entry.status is None and not entry.failure)]
+    actual = meter.actual
+    if actual is None and billable:
+        actual = meter.upper  # it ran, at least in part, and its real cost is unknown: the bound holds
+    reported = [entry.neurons for entry in billable]
+    if actual is not None and reported and all(n is not None for n in reported):
+        actual = replace(actual, neurons=sum(reported), basis=f"{actual.basis} · as reported by Cloudflare".lstrip(
+            " ·"))
+    return actual
+
+
+@asynccontextmanager
+async def metered(request, action: str, task: str, upper: Estimate) -> AsyncIterator[Meter]:
     """Reserve `upper` for `request`'s visitor (or refuse, before any request), run the body, settle."""
     ledger = shared_ledger()
-    with capture((session_key(request), action)):  # what is sent (nothing, if refused), for "How it works"
-        reservation = ledger.reserve(visitor_key(request), session_key(request), action, task, upper)
+    # A state file's transactions may wait on the disk or another process: not on the event loop.
+    run = asyncio.to_thread if ledger.persistent else _inline
+    with capture((session_key(request), action)) as trace:  # what is sent (nothing, if refused)
+        reservation = await run(ledger.reserve, visitor_key(request, ledger), session_key(request), action, task,
+                                upper)
         meter = Meter(upper)
         try:
             yield meter
         finally:
-            ledger.settle(reservation, meter.actual)
+            await run(ledger.settle, reservation, charged(meter, trace))
+
+
+async def _inline(fn, *args):
+    return fn(*args)

@@ -169,7 +169,7 @@ async def classify(
         raise InputProblem("Upload, paste or take a picture first.")
     check_file(image)
     model = model_or_default(model, VISION)  # a bad model id is refused before the file is decoded
-    with metered(request, "classify", VISION, estimate(model, images=1)) as meter:  # before any decoding
+    async with metered(request, "classify", VISION, estimate(model, images=1)) as meter:  # before any decoding
         data, _note = await asyncio.get_running_loop().run_in_executor(_decoder, prepare_image, image)
         announce_loading(model, progress)
         result = await shared_client().run_bytes(model, data)

@@ -9,8 +9,11 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 for _name in ("CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_BASE_URL", "CLOUDFLARE_AI_GATEWAY",
               "CLOUDFLARE_AI_GATEWAY_TOKEN", "CLOUDFLARE_AI_GATEWAY_URL", "DEMO_NEURON_BUDGET_PER_VISITOR",
               "DEMO_NEURON_BUDGET_TOTAL", "DEMO_STATE_DIR", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL",
-              "ROUTING_ESCALATION_MODEL"):
+              "ROUTING_ESCALATION_MODEL", "SPACE_ID", "GRADIO_MCP_SERVER"):
     os.environ.pop(_name, None)  # tests configure the client and budgets explicitly, never from the developer's shell
+# The launched test apps run as if behind one proxy of ours, so that tests can play many visitors from this one
+# machine by sending X-Forwarded-For (components/visitors.py); tests of the default (0) set it themselves.
+os.environ["DEMO_TRUSTED_PROXY_HOPS"] = "1"
 
 from pathlib import Path  # noqa: E402
 
@@ -117,7 +120,7 @@ def launch_app(client):
     demo = app.build_demo()
     demo.queue(max_size=app.QUEUE_MAX_SIZE)
     _, url, _ = demo.launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **app.LAUNCH_OPTIONS
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **app.launch_options()
     )
     return demo, url
 

@@ -1,5 +1,6 @@
 """The public API, driven the way gradio_client and MCP users drive it, against the launched app."""
 
+import asyncio
 import json
 import re
 
@@ -67,11 +68,19 @@ def test_chat_streams_in_several_steps(api, fake):
     assert len(outputs) >= 3 and outputs[-1] == "".join(fake.stream_tokens)
 
 
-def test_fifty_chats_stream_at_the_same_time(api, fake):
+def test_fifty_chats_stream_at_the_same_time(served, fake):
+    """Fifty visitors (each its own address, as the test app's trusted proxy forwards it) chat at once."""
+    from tests.test_load import call
+
     fake.token_delay = 0.1  # 13 tokens: each chat streams for ~1.3 s
-    jobs = [api.submit(f"Hello {i}", api_name="/chat") for i in range(50)]
-    replies = [job.result(timeout=60) for job in jobs]
-    assert all(reply == "".join(fake.stream_tokens) for reply in replies)
+
+    async def fifty():
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=120)) as http:
+            return await asyncio.gather(*(call(http, served, "chat", [f"Hello {i}", "", "", 512, 0.6, ""], f"198.51.100.{i + 1}")
+                                          for i in range(50)))
+
+    results = asyncio.run(fifty())
+    assert [event for event, _ in results] == ["complete"] * 50
     assert fake.max_in_flight >= 45, f"only {fake.max_in_flight} chats streamed at once"
 
 

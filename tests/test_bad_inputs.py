@@ -28,7 +28,7 @@ def outcome(coro):
 
 def run_chat(message):
     async def drain():
-        async for _ in chat.chat(message, [], chat.default_model(chat.CHAT), "", 64, 0.6):
+        async for _ in chat.chat(message, chat.default_model(chat.CHAT), "", 64, 0.6):
             pass
 
     return drain()

@@ -1,6 +1,7 @@
 """The "How it works" panels: the exact requests an answer sent, never the token, with retries and refusals."""
 
 import asyncio
+import json
 
 import gradio as gr
 import pytest
@@ -48,6 +49,16 @@ def test_base64_audio_reads_as_one_shortened_line(client, fake):
     text = shown("s1", "transcribe")
     assert '"audio": "' in text and "characters in all)" in text
     assert len(text) < 3_000, "the 220 KB base64 body is not pasted into the page"
+
+
+def test_what_is_kept_of_a_request_is_bounded_whatever_was_sent(client, fake):
+    """The record itself, not only the page, holds a shortened body: 2,000 kept captures stay a few MB."""
+    from components.workers_ai import recent
+
+    wav = ASSETS / "speech-fox.wav"
+    asyncio.run(speech.transcribe(str(wav), "@cf/openai/whisper-large-v3-turbo", request=page("s2")))
+    kept = recent(("s2", "transcribe"))
+    assert kept and all(len(json.dumps(entry.body_json)) < 1_000 for entry in kept)
 
 
 def test_a_retried_request_shows_both_attempts(client, fake):

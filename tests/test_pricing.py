@@ -11,10 +11,11 @@ from components.workers_ai import (
     USD_PER_NEURON,
     builtin_models,
     estimate,
-    estimate_tokens,
     format_neurons,
     format_usd,
     price_of,
+    prompt_bound,
+    token_bound,
 )
 from components.workers_ai._catalogue import _TABLE as MODEL_TABLE
 
@@ -57,9 +58,22 @@ def test_embeddings_from_token_counts():
     assert estimate("@cf/baai/bge-large-en-v1.5", input_tokens=1_000_000).neurons == pytest.approx(18_582)
 
 
-@pytest.mark.parametrize(("text", "tokens"), [("", 0), ("abcd", 1), ("abcde", 2), ("word " * 400, 500)])
-def test_tokens_are_counted_at_four_characters_each(text, tokens):
-    assert estimate_tokens(text) == tokens
+@pytest.mark.parametrize(("text", "tokens"), [("", 0), ("abcd", 4), ("word " * 400, 2000), ("日本語", 9), ("👍", 4)])
+def test_a_token_bound_holds_for_any_script(text, tokens):
+    """One token per UTF-8 byte at most: the old "4 characters a token" undercounted CJK and emoji up to 4×."""
+    assert token_bound(text) == tokens
+    assert prompt_bound([{"role": "user", "content": text}]) == tokens + 8
+
+
+def test_embedding_tokens_are_counted_exactly_with_the_shipped_wordpiece_or_bounded():
+    from components.tokens import _wordpiece, embedding_tokens
+
+    if _wordpiece() is None:
+        pytest.skip("the offline engine's tokenizer is not installed")
+    assert embedding_tokens(["Hello world"], "@cf/baai/bge-small-en-v1.5") == 4  # [CLS] hello world [SEP]
+    chinese = "东京是日本的首都" * 10  # one WordPiece token per CJK character: 80, where 4-chars-a-token said 20
+    assert embedding_tokens([chinese], "@cf/baai/bge-small-en-v1.5") == 82
+    assert embedding_tokens([chinese], "@cf/baai/bge-m3") == token_bound(chinese) + 2  # another vocabulary
 
 
 def test_an_unknown_model_is_price_unknown_never_a_guess():

@@ -75,9 +75,9 @@ def test_embedding_judge_embeds_its_examples_once_and_meters_each_message(client
     assert [len(b["text"]) for b in bodies] == [len(labelled_set()), 1, 1], "examples once, then one text each"
     assert first.label == SIMPLE and second.label == COMPLEX
     # Each verdict costs its own message only; the examples' one-off embedding is metered, not billed to it.
-    assert first.cost.neurons == pytest.approx(1841 * j.estimate_tokens(SIMPLE_PROMPT) / 1e6)
-    assert second.cost.neurons == pytest.approx(1841 * j.estimate_tokens(COMPLEX_PROMPT) / 1e6)
-    examples = sum(j.estimate_tokens(text) for text, _ in labelled_set())
+    assert first.cost.neurons == pytest.approx(1841 * j.embedding_tokens([SIMPLE_PROMPT], EMBED_MODEL) / 1e6)
+    assert second.cost.neurons == pytest.approx(1841 * j.embedding_tokens([COMPLEX_PROMPT], EMBED_MODEL) / 1e6)
+    examples = j.embedding_tokens([text for text, _ in labelled_set()], EMBED_MODEL)
     charged = ledger.snapshot().today[("Text Embeddings", EMBED_MODEL)]
     assert charged == pytest.approx(first.cost.neurons + second.cost.neurons + 1841 * examples / 1e6)
     assert 0 <= first.score < 0.5 <= second.score <= 1

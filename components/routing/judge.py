@@ -29,8 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from ..backend import shared_client
+from ..tokens import embedding_tokens
 from ..usage import metered
-from ..workers_ai import CHAT, EMBEDDINGS, Estimate, ProtocolError, estimate, estimate_tokens, generated_text, usage_of
+from ..workers_ai import CHAT, EMBEDDINGS, Estimate, ProtocolError, estimate, generated_text, prompt_bound, usage_of
 
 SIMPLE, COMPLEX = "simple", "complex"
 THRESHOLD = 0.5  # a score at or above this is complex
@@ -165,8 +166,8 @@ class EmbeddingJudge(_ModelJudge):
             if model in self._vectors:
                 return self._vectors[model], None
             texts = [text for text, _ in self.examples]
-            cost = estimate(model, input_tokens=sum(estimate_tokens(t) for t in texts))
-            with metered(request, "route-judge", EMBEDDINGS, cost) as meter:
+            cost = estimate(model, input_tokens=embedding_tokens(texts, model))
+            async with metered(request, "route-judge", EMBEDDINGS, cost) as meter:
                 self._vectors[model] = await embed_texts(texts, model)
                 meter.record()
             return self._vectors[model], cost
@@ -175,8 +176,8 @@ class EmbeddingJudge(_ModelJudge):
         # Embedding the examples is a one-off for the whole process (metered when it happens, to whoever asked
         # first); a verdict's cost is what judging this message cost, which is what every message pays.
         exemplars, _once = await self.exemplars(request)
-        cost = estimate(self.model, input_tokens=estimate_tokens(message))
-        with metered(request, "route-judge", EMBEDDINGS, cost) as meter:
+        cost = estimate(self.model, input_tokens=embedding_tokens([message], self.model))
+        async with metered(request, "route-judge", EMBEDDINGS, cost) as meter:
             vector = (await embed_texts([message], self.model))[0]
             meter.record()
         labels = [label for _, label in self.examples]
@@ -254,8 +255,8 @@ class LLMJudge(_ModelJudge):
         payload = {"messages": [{"role": "system", "content": LLM_JUDGE_PROMPT},
                                 {"role": "user", "content": f"Question: {message}\nAnswer SIMPLE or COMPLEX."}],
                    "max_tokens": 4, "temperature": 0}
-        prompt = estimate_tokens(LLM_JUDGE_PROMPT + message) + 12
-        with metered(request, "route-judge", CHAT, estimate(self.model, input_tokens=prompt, output_tokens=4)) as m:
+        prompt = prompt_bound(payload["messages"])
+        async with metered(request, "route-judge", CHAT, estimate(self.model, input_tokens=prompt, output_tokens=4)) as m:
             result = await shared_client().run(self.model, payload)
             usage = usage_of(result)
             cost = estimate(self.model, input_tokens=usage.get("prompt_tokens", prompt),

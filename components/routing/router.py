@@ -25,7 +25,8 @@ from dataclasses import dataclass, field, replace
 from .. import chat
 from ..backend import is_offline, model_or_default
 from ..ui import InputProblem, user_error
-from ..workers_ai import CHAT, coalesce, format_usd, short_name
+from ..usage import metered
+from ..workers_ai import CHAT, coalesce, format_usd, prompt_bound, short_name, token_bound
 from .anthropic import AnthropicError
 from .judge import EmbeddingJudge, KeywordJudge, Verdict
 from .targets import ANTHROPIC, Target, anthropic_client, baseline_target, escalation_target
@@ -149,7 +150,7 @@ async def routed_answer(
     temperature: float, request=None, judge=None,
 ) -> AsyncIterator[tuple[str, RouteInfo]]:
     """Judge `message`, then stream its answer along the chosen route: yields (reply so far, route info)."""
-    message = chat._check(message, max_tokens, temperature)
+    message = chat._check(message, max_tokens, temperature, system_prompt)
     history = clean_history(history)
     edge_model = model_or_default(edge_model, CHAT)
     target = escalation_target()
@@ -214,25 +215,34 @@ async def _workers_ai(info: RouteInfo, model: str, message, history, system_prom
 
 async def _anthropic(info: RouteInfo, model: str, message, history, system_prompt, max_tokens, temperature,
                      request) -> AsyncIterator[str]:
-    """Stream Claude's answer; its cost is in dollars (Anthropic bills no neurons)."""
+    """Stream Claude's answer, metered like any paid call: its upper bound (the prompt's tokens at most, plus
+    max_tokens) is reserved against the budgets before the request, and it is charged the usage it reports
+    (Anthropic's dollars in neurons at Workers AI's rate, so one budget bounds both)."""
     messages = chat.build_messages(message, history, system_prompt or "")
-    reply, chunks = "", 0
+    target = info.target or Target(ANTHROPIC, model)
+    upper = target.estimate(prompt_bound(messages), int(max_tokens))
+    reply, chunks, reply_bytes = "", 0, 0
     input_tokens = output_tokens = None
-    stream = anthropic_client().stream(messages, max_tokens=int(max_tokens), temperature=temperature, model=model)
-    async for batch in coalesce(stream, chat.UPDATE_INTERVAL):  # paced like the Workers AI answers
-        grown = False
-        for delta in batch:
-            input_tokens = delta.input_tokens if delta.input_tokens is not None else input_tokens
-            output_tokens = delta.output_tokens if delta.output_tokens is not None else output_tokens
-            if delta.text:
-                reply += delta.text
-                chunks += 1
-                grown = True
-        if grown:
-            yield reply
-    info.input_tokens = input_tokens or 0
-    info.output_tokens = output_tokens if output_tokens is not None else chunks
-    info.answer_usd = info.target.cost_usd(info.input_tokens, info.output_tokens) if info.target else None
+    async with metered(request, "chat", CHAT, upper) as meter:
+        stream = anthropic_client().stream(messages, max_tokens=int(max_tokens), temperature=temperature,
+                                           model=model)
+        async for batch in coalesce(stream, chat.UPDATE_INTERVAL):  # paced like the Workers AI answers
+            grown = False
+            for delta in batch:
+                input_tokens = delta.input_tokens if delta.input_tokens is not None else input_tokens
+                output_tokens = delta.output_tokens if delta.output_tokens is not None else output_tokens
+                if delta.text:
+                    reply += delta.text
+                    chunks += 1
+                    reply_bytes += token_bound(delta.text)
+                    grown = True
+            if grown:
+                yield reply
+        info.input_tokens = input_tokens if input_tokens is not None else prompt_bound(messages)
+        info.output_tokens = output_tokens if output_tokens is not None else min(reply_bytes, int(max_tokens))
+        meter.record(target.estimate(info.input_tokens, info.output_tokens))
+    info.answer_usd = target.cost_usd(info.input_tokens, info.output_tokens)
     info.baseline_usd = info.answer_usd
     info.stats = f"{info.input_tokens} → {info.output_tokens} tokens · {model}"
     yield reply
+

@@ -1,7 +1,8 @@
 """Where a hard question goes: a large Workers AI model, or Anthropic's Messages API when ANTHROPIC_API_KEY is set.
 
 - With ANTHROPIC_API_KEY: Claude (ANTHROPIC_MODEL, default claude-sonnet-4-5), priced in dollars from
-  anthropic_prices.json.
+  anthropic_prices.json, and metered in neurons at Workers AI's rate ($0.011 per 1,000), so that one budget bounds
+  both providers.
 - Otherwise, on Workers AI: ROUTING_ESCALATION_MODEL, default @cf/meta/llama-3.3-70b-instruct-fp8-fast, priced in
   neurons like every Workers AI call (and metered against the budgets like one). A value that is not a model id
   is logged once and the default is used instead.
@@ -20,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..backend import is_offline
-from ..workers_ai import InvalidModelIdError, check_model_id, estimate, short_name
+from ..workers_ai import USD_PER_NEURON, Estimate, InvalidModelIdError, check_model_id, estimate, short_name
 from .anthropic import Anthropic, AnthropicSettings, price_usd
 
 WORKERS_AI, ANTHROPIC = "workers-ai", "anthropic"
@@ -43,9 +44,15 @@ class Target:
 
     def cost_usd(self, input_tokens: int, output_tokens: int) -> float | None:
         """List price of a call of that size; None when unknown."""
-        if self.provider == ANTHROPIC:
-            return price_usd(self.model, input_tokens, output_tokens)
-        return estimate(self.model, input_tokens=input_tokens, output_tokens=output_tokens).usd
+        return self.estimate(input_tokens, output_tokens).usd
+
+    def estimate(self, input_tokens: int, output_tokens: int) -> Estimate:
+        """A call of that size in neurons, for the ledger: Anthropic's dollars at Workers AI's rate."""
+        if self.provider != ANTHROPIC:
+            return estimate(self.model, input_tokens=input_tokens, output_tokens=output_tokens)
+        dollars = price_usd(self.model, input_tokens, output_tokens)
+        basis = f"{input_tokens:,} → {output_tokens:,} tokens"
+        return Estimate(self.model, None if dollars is None else dollars / USD_PER_NEURON, None, basis)
 
 
 def escalation_target(env: Mapping[str, str] | None = None) -> Target | None:

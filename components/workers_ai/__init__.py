@@ -39,11 +39,12 @@ from ._pricing import (
     Estimate,
     Price,
     estimate,
-    estimate_tokens,
     format_neurons,
     format_usd,
     price_of,
+    prompt_bound,
     short_name,
+    token_bound,
     usd,
 )
 from ._sse import SSEDecoder, StreamDelta, coalesce
@@ -57,6 +58,6 @@ __all__ = [
     "ModelNotFoundError", "NotConfiguredError", "PermissionDeniedError", "Price", "ProtocolError",
     "RequestTooLargeError", "SSEDecoder", "SentRequest", "ServerError", "Settings", "StreamDelta", "Trace",
     "UpstreamTimeoutError", "WorkersAI", "WorkersAIError", "builtin_models", "capture", "check_model_id", "coalesce",
-    "default_model", "estimate", "estimate_tokens", "format_neurons", "format_usd", "generated_text", "is_model_id",
-    "price_of", "recent", "retry_delay", "short_name", "until_utc_midnight", "usage_of", "usd",
+    "default_model", "estimate", "format_neurons", "format_usd", "generated_text", "is_model_id",
+    "price_of", "prompt_bound", "recent", "retry_delay", "short_name", "token_bound", "until_utc_midnight", "usage_of", "usd",
 ]

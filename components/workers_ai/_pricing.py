@@ -6,8 +6,8 @@ used. It is an *estimate* — Cloudflare's bill is the truth — so everything s
 
 Where the amounts come from (the callers decide, this module only multiplies):
 - chat: the `usage` the stream reports (prompt and completion tokens);
-- embeddings: Workers AI reports no token counts, so `estimate_tokens` counts ~4 characters per token, the usual
-  figure for English under BPE/WordPiece tokenisers (bge's WordPiece included);
+- embeddings: Workers AI reports no token counts, so they are counted (components/tokens.py), or bounded by
+  `token_bound`: no tokeniser makes more tokens than the text has UTF-8 bytes;
 - speech: the recording's duration; image classification: one image per call.
 
 A model without a price is "price unknown", never a guess. The offline engine's models are priced as the
@@ -27,7 +27,8 @@ _TABLE = json.loads(Path(__file__).with_name("prices.json").read_text())
 
 USD_PER_NEURON: float = _TABLE["usd_per_1000_neurons"] / 1000
 FREE_NEURONS_PER_DAY: int = _TABLE["free_neurons_per_day"]
-CHARS_PER_TOKEN = 4  # English averages ~4 characters per token; used only where Workers AI reports no counts
+# Tokens a chat template adds around each message (role markers, separators): Llama 3 adds 4-5, a margin on top.
+TEMPLATE_TOKENS_PER_MESSAGE = 8
 
 # The units a rate can be given in, and how many of the call's amounts make one unit.
 _UNITS = {
@@ -62,9 +63,16 @@ def usd(neurons: float) -> float:
     return neurons * USD_PER_NEURON
 
 
-def estimate_tokens(text: str) -> int:
-    """Tokens in `text` at ~4 characters per token, for where Workers AI does not report counts."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
+def token_bound(text: str) -> int:
+    """The most tokens `text` can be under any tokeniser a model uses (byte-level BPE, SentencePiece with byte
+    fallback, WordPiece): one per UTF-8 byte. "~4 characters a token" holds for English only and undercounts
+    Chinese, emoji or punctuation up to 4×, so a budget reserved with it could be overspent 4×."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def prompt_bound(messages: list[dict]) -> int:
+    """The most tokens a chat prompt can be: each message's text plus its template tokens."""
+    return sum(token_bound(str(m.get("content", ""))) + TEMPLATE_TOKENS_PER_MESSAGE for m in messages)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ open — retries and chunks included — is appended to it, with the answer's st
 travels in a ContextVar holding a list, so requests sent from tasks started inside the action (the stream
 reader) land in the same list. The last capture per key is kept (bounded) for the page to show afterwards.
 
-Never recorded: header values. The account id in URLs is replaced by `{account_id}` before anything is stored.
+Never recorded: request header values (of the answer, only its `cf-ai-neurons` cost). The account id in URLs is
+replaced by `{account_id}` before anything is stored.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from typing import Any
 import httpx
 
 KEEP = 2_000  # captures kept for the page (the most recent keys)
+# What is kept of a JSON body is cut down when it is recorded, so each capture stays a few kB whatever was sent
+# (a 4 MB base64 recording, a thousand sentences): KEEP captures are a few MB at most.
+MAX_STRING = 160  # characters of a JSON string kept before it is shortened
+MAX_ITEMS = 6  # items of a JSON array kept before the rest are counted
 
 
 @dataclass
@@ -31,12 +36,13 @@ class SentRequest:
     url: str  # the account id replaced by {account_id}
     content_type: str
     body_bytes: int
-    body_json: Any = None  # the JSON body as the object it was encoded from, when there was one (for display)
+    body_json: Any = None  # the JSON body, shortened (`shorten`), when there was one (for display)
     extra_headers: tuple[str, ...] = ()  # names of auth headers sent besides Authorization (values never kept)
     status: int | None = None
     seconds: float | None = None  # until the answer's headers (a stream's first byte)
     answer_type: str = ""
     failure: str = ""  # a connection-level failure, when there was no answer
+    neurons: float | None = None  # what the call cost, when the answer said so in its `cf-ai-neurons` header
 
 
 class Trace(list):
@@ -91,7 +97,7 @@ def record(request: httpx.Request, account_id: str | None, body_json: Any = None
     content = request.content if isinstance(request.stream, httpx.ByteStream) else b""
     content_type = request.headers.get("content-type", "")
     extra = tuple(name for name in ("cf-aig-authorization",) if name in request.headers)
-    entry = SentRequest(request.method, url, content_type, len(content), body_json, extra)
+    entry = SentRequest(request.method, url, content_type, len(content), shorten(body_json), extra)
     while trace is not None:
         trace.append(entry)
         trace = trace.parent
@@ -105,4 +111,31 @@ def answered(entry: SentRequest | None, response: httpx.Response | None, seconds
     if response is not None:
         entry.status = response.status_code
         entry.answer_type = response.headers.get("content-type", "").split(";")[0]
+        entry.neurons = _neurons(response.headers.get("cf-ai-neurons"))
     entry.failure = failure
+
+
+def _neurons(value: str | None) -> float | None:
+    """The `cf-ai-neurons` header as a number, or None when absent or not a sensible one."""
+    try:
+        neurons = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return neurons if neurons is not None and 0 <= neurons < 1e9 else None
+
+
+def shorten(value: Any) -> Any:
+    """A JSON value with long strings and arrays cut down, so a 200 KB base64 upload reads (and is kept) as one
+    line and a thousand sentences as six."""
+    if isinstance(value, str):
+        if len(value) <= MAX_STRING:
+            return value
+        return f"{value[:MAX_STRING]}… ({len(value):,} characters in all)"
+    if isinstance(value, list):
+        shown = [shorten(item) for item in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            shown.append(f"… {len(value) - MAX_ITEMS:,} more")
+        return shown
+    if isinstance(value, dict):
+        return {key: shorten(item) for key, item in value.items()}
+    return value

@@ -29,7 +29,8 @@ class FakeWorkersAI:
     """A real HTTP server on 127.0.0.1 that speaks the Workers AI REST contract.
 
     Settings (reset by `reset()`): stream_tokens, token_delay, first_token_delay, chunking,
-    line_ending, transcripts, max_body_bytes, catalogue_page_cap, gateway_token.
+    line_ending, transcripts, max_body_bytes, catalogue_page_cap, gateway_token,
+    neurons_header (when set, model runs answer with `cf-ai-neurons: <value>`, as some 2026 responses do).
     """
 
     def __init__(self, account_id: str = DEFAULT_ACCOUNT_ID, token: str = DEFAULT_TOKEN, *, port: int = 0,
@@ -62,6 +63,7 @@ class FakeWorkersAI:
         self.max_body_bytes = 8 * 1024 * 1024
         self.catalogue_page_cap = 3
         self.gateway_token: str | None = None
+        self.neurons_header: str | None = None
 
     @property
     def chunking(self) -> str:

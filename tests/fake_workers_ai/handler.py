@@ -214,6 +214,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("cf-ai-req-id", self.req_id)
         if self.route and self.route.gateway_id is not None:
             self.send_header("cf-aig-cache-status", "MISS")
+        if self.route and self.route.model and self.fake.neurons_header is not None:
+            self.send_header("cf-ai-neurons", self.fake.neurons_header)
         for name, value in (extra or {}).items():
             self.send_header(name, value)
         self.end_headers()
