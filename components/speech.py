@@ -111,6 +111,10 @@ async def transcribe(
     language, task = _checked_options(language, task)
     announce_loading(model, progress)
     audio_files.probe(audio)  # a text file or an empty recording: one clear sentence before decoding anything
+    # The charge needs the decoded length, and decoding a long upload costs seconds of CPU: a visitor whose budget
+    # cannot cover even one second is refused first (nothing is held or sent by this check).
+    async with metered(request, "transcribe", SPEECH, estimate(model, audio_seconds=1)):
+        pass
     pieces, durations = await _measured_pieces(audio, max_audio_bytes(model))
     seconds = sum(durations)
     async with metered(request, "transcribe", SPEECH, estimate(model, audio_seconds=seconds)) as meter:

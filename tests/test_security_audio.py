@@ -313,3 +313,16 @@ def test_subtitle_folders_do_not_pile_up(client, fake, monkeypatch, tmp_path):
         os.utime(folder, (two_hours_ago, two_hours_ago))
     _, vtt_path, _, _ = transcribe(ASSETS / "speech-fox.wav")
     assert sorted(root.iterdir()) == sorted([Path(vtt).parent, Path(vtt_path).parent])  # the recent and the new
+
+
+def test_a_spent_budget_refuses_before_the_recording_is_decoded(budget, fake, monkeypatch):
+    """Decoding a long upload costs seconds of CPU: a visitor who cannot afford one second never gets that far."""
+    budget(total=0)
+
+    def must_not_decode(*_args, **_kwargs):
+        raise AssertionError("the recording was decoded for a visitor whose budget is spent")
+
+    monkeypatch.setattr(audio_files, "chunks", must_not_decode)
+    with pytest.raises(gr.Error, match="daily budget"):
+        asyncio.run(speech.transcribe(str(ASSETS / "speech-fox.wav"), "@cf/openai/whisper"))
+    assert fake.count() == 0
