@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import gradio as gr
 
+from . import routing
 from .backend import default_model, is_offline, model_or_default
-from .chat import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, api_endpoint, api_history
-from .ui import friendly_errors, loading_note, user_error
+from .conversation import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, api_history
+from .ui import api_endpoint, friendly_errors, loading_note, user_error
 from .usage import session_key
 from .workers_ai import CHAT
 
 SINGLE_MODEL, AUTO_ROUTE = "Single model", "Auto-route"
 ROUTE_MODES = [SINGLE_MODEL, AUTO_ROUTE]
-
-
-def _routing():
-    from . import routing  # imported on first use: routing imports the chat module, which imports this one
-
-    return routing
 
 
 def route_mode_control() -> gr.Radio:
@@ -38,13 +33,12 @@ def route_mode_control() -> gr.Radio:
 
 
 def summary_box() -> gr.Markdown:
-    return gr.Markdown(_routing().summary.EMPTY, elem_classes="route-summary", elem_id="route-summary")
+    return gr.Markdown(routing.summary.EMPTY, elem_classes="route-summary", elem_id="route-summary")
 
 
 async def respond_routed(message, history, model, system_prompt, max_tokens, temperature,
                          request: gr.Request | None = None):
     """The page's chat function in Auto-route: the reply streams into the chat, the route line beside it."""
-    routing = _routing()
     model = model_or_default(model, CHAT)
     if note := loading_note(model):
         yield "", f"*{note}*"
@@ -62,7 +56,7 @@ async def respond_routed(message, history, model, system_prompt, max_tokens, tem
 
 def session_summary(request: gr.Request) -> str:
     """This page session's Auto-route summary."""
-    return _routing().summaries.get(session_key(request)).line()
+    return routing.summaries.get(session_key(request)).line()
 
 
 @friendly_errors
@@ -92,7 +86,7 @@ async def chat_routed(
         The route: route (edge, escalated, fallback or offline), model, verdict, score, reason, cost_usd, baseline_cost_usd.
     """
     history = api_history(history)
-    async for reply, info in _routing().routed_answer(message, history, model, system_prompt, max_tokens,
+    async for reply, info in routing.routed_answer(message, history, model, system_prompt, max_tokens,
                                                       temperature, request):
         yield reply, info.to_dict()  # no session summary: that is the page's, and API calls keep nothing
 

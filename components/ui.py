@@ -121,3 +121,20 @@ def announce_loading(model: str, progress) -> None:
     """On first use of a local model, say so in the UI while it loads (a second or two)."""
     if note := loading_note(model):
         progress(0, desc=note)
+
+
+def api_endpoint(fn, api_name: str, parameters: list, extra_outputs: list | None = None) -> None:
+    """A public chat endpoint without a page of its own: hidden message, history and reply boxes, and the tab's
+    `parameters`. It keeps nothing between calls, no gr.State: Gradio's MCP server calls every tool through one
+    cached client, so all MCP callers share one session, and a State would carry one caller's conversation into the
+    next one's prompt. The caller passes `history` (JSON text: an MCP tool's schema cannot take a gr.JSON input)."""
+    message = gr.Textbox(label="Message", visible=False)
+    history = gr.Textbox("", label="History (JSON)", visible=False)  # a default value: optional for callers
+    reply = gr.Textbox(label="Reply", visible=False)
+    gr.Button(visible=False).click(
+        fn, [message, *parameters, history], [reply, *(extra_outputs or [])],
+        api_name=api_name, concurrency_limit=concurrency_limit(),
+        # Plain strings and numbers need no conversion; `conversation.check_input` validates them. Skipping Gradio's processing
+        # saves a worker-thread hop per input before the request can start (bench/README.md, time to first token).
+        preprocess=False, postprocess=False,
+    )

@@ -3,7 +3,7 @@
 import gradio as gr
 import pytest
 
-from components import chat, chat_routing
+from components import chat, chat_routing, conversation
 from tests.conftest import answer, collect
 from tests.fake_workers_ai import Fault
 
@@ -89,27 +89,27 @@ def test_a_cut_stream_keeps_the_partial_reply_and_says_why(client, fake):
     assert partial == ["".join(fake.stream_tokens[:2])]
 
 
-def conversation(turns: int, chars: int) -> list[dict]:
+def turns_of(count: int, chars: int) -> list[dict]:
     return [{"role": "user" if i % 2 == 0 else "assistant", "content": f"{i:03d}" + "x" * (chars - 3)}
-            for i in range(turns)]
+            for i in range(count)]
 
 
 def test_a_long_conversation_sends_its_newest_turns_that_fit():
-    history = conversation(10, 100)
-    messages = chat.build_messages("y" * 50, history, "", budget_chars=450)
+    history = turns_of(10, 100)
+    messages = conversation.build_messages("y" * 50, history, "", budget_chars=450)
     assert messages[:-1] == history[-4:] and messages[-1] == {"role": "user", "content": "y" * 50}
-    assert chat.turns_left_out(history, messages) == 6
+    assert conversation.turns_left_out(history, messages) == 6
     # room for five turns: the oldest of them, an answer, goes too, so that what is sent begins with a question
-    assert chat.build_messages("y" * 50, history, "", budget_chars=550)[:-1] == history[-4:]
-    everything = chat.build_messages("y" * 50, history, "Be brief.")  # the default budget holds all of it
-    assert everything[1:-1] == history and chat.turns_left_out(history, everything) == 0
+    assert conversation.build_messages("y" * 50, history, "", budget_chars=550)[:-1] == history[-4:]
+    everything = conversation.build_messages("y" * 50, history, "Be brief.")  # the default budget holds all of it
+    assert everything[1:-1] == history and conversation.turns_left_out(history, everything) == 0
 
 
 def test_a_conversation_longer_than_the_budget_keeps_working_and_says_so(client, fake):
-    history = conversation(60, 1_000)  # 60,000 characters: more than the cloud budget
+    history = turns_of(60, 1_000)  # 60,000 characters: more than the cloud budget
     outputs = answer(chat.respond("And now?", history, GLM, "Be brief.", 64, 0.2))
     sent = fake.requests[-1].json["messages"]
-    assert sum(len(m["content"]) for m in sent) <= chat.HISTORY_CHARS["cloud"]
+    assert sum(len(m["content"]) for m in sent) <= conversation.HISTORY_CHARS["cloud"]
     assert sent[0]["role"] == "system" and sent[-1] == {"role": "user", "content": "And now?"}
     assert sent[-2] == history[-1]  # the newest turns are the ones kept
     left_out = len(history) - (len(sent) - 2)
@@ -118,10 +118,10 @@ def test_a_conversation_longer_than_the_budget_keeps_working_and_says_so(client,
 
 def test_a_hostile_api_history_is_trimmed_to_what_fits(client, fake):
     """10,000 turns, or one turn of 900,000 characters: read from the newest, and only what fits is sent."""
-    for history in (conversation(10_000, 20), [{"role": "user", "content": "x" * 900_000}]):
+    for history in (turns_of(10_000, 20), [{"role": "user", "content": "x" * 900_000}]):
         collect(chat.chat("And now?", GLM, "", 64, 0.2, history))
         sent = fake.requests[-1].json["messages"]
-        assert sum(len(m["content"]) for m in sent) <= chat.HISTORY_CHARS["cloud"]
+        assert sum(len(m["content"]) for m in sent) <= conversation.HISTORY_CHARS["cloud"]
         assert sent[-1] == {"role": "user", "content": "And now?"} and sent[:-1] == history[len(history) - len(sent) + 1:]
 
 
@@ -153,7 +153,7 @@ def test_the_pages_history_of_text_parts_is_sent_as_text():
         {"role": "user", "content": [{"path": "/tmp/cat.png"}]},  # a file alone: nothing to send as text
         {"role": "assistant", "content": [{"type": "text", "text": chat.ERROR_PREFIX + "The API token was rejected"}]},
     ]
-    assert chat.build_messages("And now?", history, "") == [
+    assert conversation.build_messages("And now?", history, "") == [
         {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
         {"role": "user", "content": "And now?"},
     ]
@@ -164,6 +164,6 @@ def test_error_notices_are_not_sent_back_to_the_model():
         {"role": "user", "content": "Hi"},
         {"role": "assistant", "content": chat.ERROR_PREFIX + "The API token was rejected"},
     ]
-    assert chat.build_messages("Again", history, "") == [
+    assert conversation.build_messages("Again", history, "") == [
         {"role": "user", "content": "Hi"}, {"role": "user", "content": "Again"},
     ]

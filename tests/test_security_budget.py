@@ -12,7 +12,7 @@ import gradio as gr
 import httpx
 import pytest
 
-from components import chat, embeddings, ledger_store, usage, visitors
+from components import chat, conversation, embeddings, ledger_store, usage, visitors
 from components.usage import Budgets, Ledger
 from components.workers_ai import CHAT, EMBEDDINGS, estimate
 from tests.fake_workers_ai import Fault
@@ -130,8 +130,8 @@ def test_the_state_file_holds_keyed_hashes_that_cannot_be_turned_back_into_addre
 
 
 def test_a_system_prompt_has_a_length_limit(client, fake):
-    message = refused(chat.chat("Hello", FAST, "x" * (chat.MAX_SYSTEM_PROMPT_CHARS + 1), 64, 0.6))
-    assert "system prompt" in message and f"{chat.MAX_SYSTEM_PROMPT_CHARS:,}" in message
+    message = refused(chat.chat("Hello", FAST, "x" * (conversation.MAX_SYSTEM_PROMPT_CHARS + 1), 64, 0.6))
+    assert "system prompt" in message and f"{conversation.MAX_SYSTEM_PROMPT_CHARS:,}" in message
     assert fake.count() == 0
 
 
@@ -150,7 +150,7 @@ def test_a_chat_stopped_after_its_request_was_sent_is_charged_its_bound(budget, 
 
     asyncio.run(stop_after_first_token())
     assert fake.count() == 1
-    upper = estimate(FAST, input_tokens=chat.prompt_bound([{"role": "user", "content": "Hello"}]), output_tokens=64)
+    upper = estimate(FAST, input_tokens=conversation.prompt_bound([{"role": "user", "content": "Hello"}]), output_tokens=64)
     assert ledger.snapshot().total == pytest.approx(upper.neurons)
 
 

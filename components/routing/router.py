@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
-from .. import chat
+from .. import conversation
 from ..backend import is_offline, model_or_default
 from ..ui import InputProblem, user_error
 from ..usage import metered
@@ -150,7 +150,7 @@ async def routed_answer(
     temperature: float, request=None, judge=None,
 ) -> AsyncIterator[tuple[str, RouteInfo]]:
     """Judge `message`, then stream its answer along the chosen route: yields (reply so far, route info)."""
-    message = chat._check(message, max_tokens, temperature, system_prompt)
+    message = conversation.check_input(message, max_tokens, temperature, system_prompt)
     history = clean_history(history)
     edge_model = model_or_default(edge_model, CHAT)
     target = escalation_target()
@@ -201,9 +201,9 @@ async def _judge(judge, message: str, request) -> Verdict:
 
 async def _workers_ai(info: RouteInfo, model: str, message, history, system_prompt, max_tokens, temperature,
                       request) -> AsyncIterator[str]:
-    """Stream a Workers AI (or offline) answer through the chat tab's metered `_answer`."""
+    """Stream a Workers AI (or offline) answer through the metered `conversation.answer`."""
     reply = ""
-    async for reply, stats in chat._answer(message, history, model, system_prompt, max_tokens, temperature, request):
+    async for reply, stats in conversation.answer(message, history, model, system_prompt, max_tokens, temperature, request):
         yield reply
     info.input_tokens = stats.prompt_tokens if stats.prompt_tokens is not None else stats.prompt_estimate
     info.output_tokens = stats.completion_tokens if stats.completion_tokens is not None else stats.chunks
@@ -218,7 +218,7 @@ async def _anthropic(info: RouteInfo, model: str, message, history, system_promp
     """Stream Claude's answer, metered like any paid call: its upper bound (the prompt's tokens at most, plus
     max_tokens) is reserved against the budgets before the request, and it is charged the usage it reports
     (Anthropic's dollars in neurons at Workers AI's rate, so one budget bounds both)."""
-    messages = chat.build_messages(message, history, system_prompt or "")
+    messages = conversation.build_messages(message, history, system_prompt or "")
     target = info.target or Target(ANTHROPIC, model)
     upper = target.estimate(prompt_bound(messages), int(max_tokens))
     reply, chunks, reply_bytes = "", 0, 0
@@ -226,7 +226,7 @@ async def _anthropic(info: RouteInfo, model: str, message, history, system_promp
     async with metered(request, "chat", CHAT, upper) as meter:
         stream = anthropic_client().stream(messages, max_tokens=int(max_tokens), temperature=temperature,
                                            model=model)
-        async for batch in coalesce(stream, chat.UPDATE_INTERVAL):  # paced like the Workers AI answers
+        async for batch in coalesce(stream, conversation.UPDATE_INTERVAL):  # paced like the Workers AI answers
             grown = False
             for delta in batch:
                 input_tokens = delta.input_tokens if delta.input_tokens is not None else input_tokens
