@@ -21,7 +21,7 @@ import gradio as gr  # noqa: E402
 
 from components import chat, cost_tab, embeddings, speech, vision  # noqa: E402
 from components.header import CSS, header_html, meter_html, refresh_meter  # noqa: E402
-from components.ui import refresh_models  # noqa: E402
+from components.ui import MAX_UPLOAD_BYTES, refresh_models  # noqa: E402
 from components.backend import shared_client  # noqa: E402
 from components.visitors import VisitorMiddleware  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
@@ -30,10 +30,6 @@ gradio_tuning.tune()
 
 THEME = gr.themes.Soft(primary_hue="orange", secondary_hue="amber")  # built-in: bundled fonts, no CDN
 
-# Gradio refuses a larger upload before any tab sees it (the page says so before sending the file; the API answers
-# 413). It holds each tab's own limit: Vision takes pictures up to 20 MB; Speech takes 2 hours, which is ~115 MB of
-# 128 kbit/s MP3 or M4A, while an uncompressed WAV fits up to ~35 min at 48 kHz mono (a browser recording).
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 # Uploads and the files the tabs return live in Gradio's cache folder: every hour, those older than an hour go.
 DELETE_CACHE = (3600, 3600)
 # How many jobs may wait and run. Every event sets its own concurrency_limit (see components/ui.py);

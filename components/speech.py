@@ -39,7 +39,9 @@ from .subtitles import (
 )
 from .answer_cost import cost_line, show_cost_after
 from .how_it_works import panel, show_requests_after
-from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
+from .ui import (
+    CappedLinks, InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice,
+)
 from .backend import default_model, model_or_default, shared_client
 from .usage import metered
 from .workers_ai import SPEECH, ProtocolError, estimate
@@ -131,6 +133,13 @@ async def transcribe(
     cues = cues_from_words(words)
     vtt_path, srt_path = _write_subtitles(audio, to_vtt(cues), to_srt(cues))
     return transcript, vtt_path, srt_path, gr.Audio(value=audio, subtitles=vtt_path)
+
+
+class AudioInput(CappedLinks, gr.Audio):
+    """gr.Audio whose recordings named by link (MCP clients send links) are fetched with a size limit.
+    `is_template` keeps the browser using the Audio component."""
+
+    is_template = True
 
 
 def _checked_options(language: str | None, task: str | None) -> tuple[str, str]:
@@ -238,7 +247,7 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     turbo = takes_base64_json(default_model(SPEECH))
     with gr.Row():
         with gr.Column():
-            recording = gr.Audio(
+            recording = AudioInput(
                 sources=["microphone", "upload"], type="filepath", label="Recording", elem_id="speech-input",
                 buttons=["download"],
             )

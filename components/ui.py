@@ -7,7 +7,9 @@ import inspect
 import logging
 
 import gradio as gr
+from gradio_client.utils import is_http_url_like
 
+from .downloads import DownloadRefused, fetch
 from .errors import InputProblem
 from .backend import default_model, is_offline, local_model_loaded, shared_catalogue, shared_client
 from .workers_ai import MODEL_ID_MAX_LENGTH, MODEL_ID_PATTERN, ModelInfo, WorkersAIError, builtin_models
@@ -53,6 +55,31 @@ def friendly_errors(fn):
             raise user_error(exc) from None
 
     return wrapper
+
+
+# Gradio refuses a larger upload before any tab sees it (the page says so before sending the file; the API answers
+# 413), and a file named by link is fetched up to this size at most (`CappedLinks`). It holds each tab's own limit:
+# Vision takes pictures up to 20 MB; Speech takes 2 hours, which is ~115 MB of 128 kbit/s MP3 or M4A, while an
+# uncompressed WAV fits up to ~35 min at 48 kHz mono (a browser recording).
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+class CappedLinks:
+    """For a file input (gr.Image, gr.Audio): a file an API or MCP caller names by link is fetched with at most
+    `link_limit` bytes, keeping Gradio's check against links into private networks (components/downloads.py).
+    Gradio's own fetch has no limit and holds the whole answer in memory, before any tab's code runs."""
+
+    link_limit = MAX_UPLOAD_BYTES
+
+    async def async_move_resource_to_block_cache(self, url_or_file_path):
+        if isinstance(url_or_file_path, str) and is_http_url_like(url_or_file_path):
+            try:
+                path = await fetch(url_or_file_path, self.GRADIO_CACHE, self.link_limit)
+            except DownloadRefused as exc:
+                raise gr.Error(str(exc)) from None
+            self.temp_files.add(path)
+            return path
+        return await super().async_move_resource_to_block_cache(url_or_file_path)
 
 
 def model_choices(models: list[ModelInfo]) -> list[tuple[str, str]]:
@@ -134,7 +161,8 @@ def api_endpoint(fn, api_name: str, parameters: list, extra_outputs: list | None
     gr.Button(visible=False).click(
         fn, [message, *parameters, history], [reply, *(extra_outputs or [])],
         api_name=api_name, concurrency_limit=concurrency_limit(),
-        # Plain strings and numbers need no conversion; `conversation.check_input` validates them. Skipping Gradio's processing
-        # saves a worker-thread hop per input before the request can start (bench/README.md, time to first token).
+        # Plain strings and numbers need no conversion; `conversation.check_input` validates them. Skipping
+        # Gradio's processing saves a worker-thread hop per input before the request can start (bench/README.md,
+        # time to first token).
         preprocess=False, postprocess=False,
     )

@@ -22,7 +22,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .answer_cost import cost_line, show_cost_after
 from .how_it_works import panel, show_requests_after
-from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
+from .ui import (
+    CappedLinks, InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice,
+)
 from .backend import default_model, model_or_default, shared_client
 from .usage import metered
 from .workers_ai import VISION, ProtocolError, estimate
@@ -47,7 +49,7 @@ _UNREADABLE = ("This file is not an image that can be read here (it may be corru
                "WebP, GIF, BMP or TIFF): try a JPEG or PNG.")
 
 
-class ImageInput(gr.Image):
+class ImageInput(CappedLinks, gr.Image):
     """gr.Image that hands over the upload's path without decoding it.
 
     gr.Image's own preprocessing opens and converts every upload with PIL before our function runs: a 160 KB
@@ -58,6 +60,7 @@ class ImageInput(gr.Image):
     """
 
     is_template = True
+    link_limit = MAX_FILE_BYTES  # a picture named by link is fetched up to the size an upload may have
 
     def preprocess(self, payload):
         return None if payload is None else payload.path
