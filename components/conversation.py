@@ -199,7 +199,8 @@ def check_input(message: str, max_tokens: float, temperature: float, system_prom
 
 
 def _in_range(name: str, value, limits: tuple[float, float]) -> None:
-    """A number within `limits`, or a sentence: the API events skip Gradio's own input processing (see components/ui.py `api_endpoint`)."""
+    """A number within `limits`, or a sentence: the API events skip Gradio's own input processing
+    (components/ui.py `api_endpoint`)."""
     low, high = limits
     try:
         number = float(value)

@@ -40,7 +40,8 @@ from .subtitles import (
 from .answer_cost import cost_line, show_cost_after
 from .how_it_works import panel, show_requests_after
 from .ui import (
-    CappedLinks, InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice,
+    MAX_UPLOAD_BYTES, InputProblem, announce_loading, concurrency_limit, fetch_links_capped, friendly_errors,
+    model_dropdown, setup_notice,
 )
 from .backend import default_model, model_or_default, shared_client
 from .usage import metered
@@ -135,11 +136,13 @@ async def transcribe(
     return transcript, vtt_path, srt_path, gr.Audio(value=audio, subtitles=vtt_path)
 
 
-class AudioInput(CappedLinks, gr.Audio):
+class AudioInput(gr.Audio):
     """gr.Audio whose recordings named by link (MCP clients send links) are fetched with a size limit.
     `is_template` keeps the browser using the Audio component."""
 
     is_template = True
+    link_limit = MAX_UPLOAD_BYTES
+    async_move_resource_to_block_cache = fetch_links_capped
 
 
 def _checked_options(language: str | None, task: str | None) -> tuple[str, str]:

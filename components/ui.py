@@ -7,6 +7,7 @@ import inspect
 import logging
 
 import gradio as gr
+from gradio.blocks import Block
 from gradio_client.utils import is_http_url_like
 
 from .downloads import DownloadRefused, fetch
@@ -18,19 +19,28 @@ log = logging.getLogger("showcase")
 
 
 def user_error(exc: Exception) -> gr.Error:
-    """Any failure as a gr.Error carrying one sentence for the person (the trace stays in the server log)."""
+    """Any failure as a gr.Error carrying one sentence for the person (the trace stays in the server log).
+
+    Gradio prints a full traceback for every gr.Error unless told not to: for a refusal (a budget, a bad file) that
+    is noise, and formatting it is CPU a visitor can make the app spend at will. What needs logging is logged here,
+    once, as one line or (for the unexpected) with its trace."""
     if isinstance(exc, gr.Error):
         return exc
     if isinstance(exc, InputProblem):
-        return gr.Error(str(exc))
+        return quiet_error(str(exc))
     if isinstance(exc, WorkersAIError):
         message = exc.user_message
         if exc.request_id:
             message += f" (request id {exc.request_id})"
         log.warning("Workers AI error: %s", exc)
-        return gr.Error(message)
+        return quiet_error(message)
     log.exception("unexpected error")  # the trace goes to the server log, never to the page
-    return gr.Error("Something unexpected went wrong on the server; the details are in its log. Please try again.")
+    return quiet_error("Something unexpected went wrong on the server; the details are in its log. Please try again.")
+
+
+def quiet_error(message: str) -> gr.Error:
+    """A gr.Error for the person, without Gradio printing its traceback (see `user_error`)."""
+    return gr.Error(message, print_exception=False)
 
 
 def friendly_errors(fn):
@@ -58,28 +68,26 @@ def friendly_errors(fn):
 
 
 # Gradio refuses a larger upload before any tab sees it (the page says so before sending the file; the API answers
-# 413), and a file named by link is fetched up to this size at most (`CappedLinks`). It holds each tab's own limit:
-# Vision takes pictures up to 20 MB; Speech takes 2 hours, which is ~115 MB of 128 kbit/s MP3 or M4A, while an
-# uncompressed WAV fits up to ~35 min at 48 kHz mono (a browser recording).
+# 413), and a file named by link is fetched up to this size at most (`fetch_links_capped`). It holds each tab's
+# own limit: Vision takes pictures up to 20 MB; Speech takes 2 hours, which is ~115 MB of 128 kbit/s MP3 or M4A,
+# while an uncompressed WAV fits up to ~35 min at 48 kHz mono (a browser recording).
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 
-class CappedLinks:
-    """For a file input (gr.Image, gr.Audio): a file an API or MCP caller names by link is fetched with at most
-    `link_limit` bytes, keeping Gradio's check against links into private networks (components/downloads.py).
-    Gradio's own fetch has no limit and holds the whole answer in memory, before any tab's code runs."""
-
-    link_limit = MAX_UPLOAD_BYTES
-
-    async def async_move_resource_to_block_cache(self, url_or_file_path):
-        if isinstance(url_or_file_path, str) and is_http_url_like(url_or_file_path):
-            try:
-                path = await fetch(url_or_file_path, self.GRADIO_CACHE, self.link_limit)
-            except DownloadRefused as exc:
-                raise gr.Error(str(exc)) from None
-            self.temp_files.add(path)
-            return path
-        return await super().async_move_resource_to_block_cache(url_or_file_path)
+async def fetch_links_capped(block, url_or_file_path):
+    """`async_move_resource_to_block_cache` for a file input (gr.Image, gr.Audio) whose class sets `link_limit`:
+    a file an API or MCP caller names by link is fetched with at most that many bytes, keeping Gradio's check
+    against links into private networks (components/downloads.py). Gradio's own fetch has no limit and holds the
+    whole answer in memory, before any tab's code runs. Assigned in the class body (a mixin base would change the
+    front-end component a template component resolves to: Gradio names it after the first base class)."""
+    if isinstance(url_or_file_path, str) and is_http_url_like(url_or_file_path):
+        try:
+            path = await fetch(url_or_file_path, block.GRADIO_CACHE, block.link_limit)
+        except DownloadRefused as exc:
+            raise quiet_error(str(exc)) from None
+        block.temp_files.add(path)
+        return path
+    return await Block.async_move_resource_to_block_cache(block, url_or_file_path)
 
 
 def model_choices(models: list[ModelInfo]) -> list[tuple[str, str]]:

@@ -23,7 +23,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .answer_cost import cost_line, show_cost_after
 from .how_it_works import panel, show_requests_after
 from .ui import (
-    CappedLinks, InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice,
+    InputProblem, announce_loading, concurrency_limit, fetch_links_capped, friendly_errors, model_dropdown,
+    setup_notice,
 )
 from .backend import default_model, model_or_default, shared_client
 from .usage import metered
@@ -49,7 +50,7 @@ _UNREADABLE = ("This file is not an image that can be read here (it may be corru
                "WebP, GIF, BMP or TIFF): try a JPEG or PNG.")
 
 
-class ImageInput(CappedLinks, gr.Image):
+class ImageInput(gr.Image):
     """gr.Image that hands over the upload's path without decoding it.
 
     gr.Image's own preprocessing opens and converts every upload with PIL before our function runs: a 160 KB
@@ -61,6 +62,7 @@ class ImageInput(CappedLinks, gr.Image):
 
     is_template = True
     link_limit = MAX_FILE_BYTES  # a picture named by link is fetched up to the size an upload may have
+    async_move_resource_to_block_cache = fetch_links_capped
 
     def preprocess(self, payload):
         return None if payload is None else payload.path

@@ -21,6 +21,7 @@ The ledger turns an identity into a keyed hash (components/usage.py), so no addr
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -33,7 +34,10 @@ from collections.abc import Mapping
 log = logging.getLogger("showcase")
 
 HEADER = "x-showcase-visitor"
-MAX_JOBS_PER_VISITOR = 4
+MAX_JOBS_PER_VISITOR = 2
+# A refused join is answered after this pause: a machine retrying in a tight loop then costs the app a few cheap
+# refusals a second per connection, instead of as many as it can send (bench/bench_abuse.py).
+REFUSAL_DELAY = 0.5
 TOO_MANY_JOBS = (f"You already have {MAX_JOBS_PER_VISITOR} requests running or waiting on this demo: "
                  "wait for one to finish, then try again.")
 _SECRET = secrets.token_bytes(32)  # signs the header inside this process only; never leaves it
@@ -129,6 +133,7 @@ class VisitorMiddleware:
             return await self.app(scope, receive, send)
         # Counted and admitted with no await in between, so a burst of joins cannot all pass the check together.
         if jobs_of(scope.get("app"), identity) + self._joining.get(identity, 0) >= MAX_JOBS_PER_VISITOR:
+            await asyncio.sleep(REFUSAL_DELAY)  # a client that retries at once is slowed to the pace of this
             return await _refuse(send, TOO_MANY_JOBS)
         self._joining[identity] = self._joining.get(identity, 0) + 1
         try:

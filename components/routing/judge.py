@@ -256,7 +256,8 @@ class LLMJudge(_ModelJudge):
                                 {"role": "user", "content": f"Question: {message}\nAnswer SIMPLE or COMPLEX."}],
                    "max_tokens": 4, "temperature": 0}
         prompt = prompt_bound(payload["messages"])
-        async with metered(request, "route-judge", CHAT, estimate(self.model, input_tokens=prompt, output_tokens=4)) as m:
+        upper = estimate(self.model, input_tokens=prompt, output_tokens=4)
+        async with metered(request, "route-judge", CHAT, upper) as m:
             result = await shared_client().run(self.model, payload)
             usage = usage_of(result)
             cost = estimate(self.model, input_tokens=usage.get("prompt_tokens", prompt),

@@ -59,5 +59,6 @@ __all__ = [
     "RequestTooLargeError", "SSEDecoder", "SentRequest", "ServerError", "Settings", "StreamDelta", "Trace",
     "UpstreamTimeoutError", "WorkersAI", "WorkersAIError", "builtin_models", "capture", "check_model_id", "coalesce",
     "default_model", "estimate", "format_neurons", "format_usd", "generated_text", "is_model_id",
-    "price_of", "prompt_bound", "recent", "retry_delay", "short_name", "token_bound", "until_utc_midnight", "usage_of", "usd",
+    "price_of", "prompt_bound", "recent", "retry_delay", "short_name", "token_bound", "until_utc_midnight",
+    "usage_of", "usd",
 ]
