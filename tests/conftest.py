@@ -15,7 +15,13 @@ for _name in ("CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_BASE_
 # machine by sending X-Forwarded-For (components/visitors.py); tests of the default (0) set it themselves.
 os.environ["DEMO_TRUSTED_PROXY_HOPS"] = "1"
 
+import contextlib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+import httpx  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -108,6 +114,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served_engine(token: str):
+    """`python -m components.local` on a free loopback port, as a developer runs it: yields the port once the
+    engine answers; stopped (killed if it must be) afterwards."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "components.local", "--port", str(port), "--token", token],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 def launch_app(client):

@@ -2,9 +2,6 @@
 served on a port, with the same envelope, error codes, binary bodies and SSE."""
 
 import asyncio
-import subprocess
-import sys
-import time
 
 import httpx
 import numpy as np
@@ -23,7 +20,7 @@ from components.workers_ai import (
     Settings,
     WorkersAI,
 )
-from tests.conftest import ASSETS, ROOT, free_port
+from tests.conftest import ASSETS, served_engine
 
 SMOL = "@local/smollm2-135m-instruct"
 SYSTEM = {"role": "system", "content": "You are a helpful assistant. Answer in one short sentence."}
@@ -120,19 +117,8 @@ def test_abandoning_a_stream_frees_the_model(local):
 
 
 def test_served_on_a_port_for_curl_the_sdk_or_another_app(tmp_path):
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "components.local", "--port", str(port), "--token", "dev-token"], cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}/client/v4"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{base}/accounts/local/ai/models/search", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with served_engine("dev-token") as port:
+        base = f"http://127.0.0.1:{port}/client/v4"
         remote = WorkersAI(Settings(account_id="local", api_token="dev-token", base_url=base))
         text = "".join(d.text for d in run(streamed(remote)))
         assert "Paris" in text
@@ -143,6 +129,3 @@ def test_served_on_a_port_for_curl_the_sdk_or_another_app(tmp_path):
         wrong = WorkersAI(Settings(account_id="local", api_token="wrong", base_url=base), max_retries=0)
         with pytest.raises(AuthenticationError):
             run(wrong.run(SMOL, CAPITAL))
-    finally:
-        server.terminate()
-        server.wait(10)

@@ -16,7 +16,7 @@ import pytest
 from components.local import LocalEngine
 from components.local.__main__ import is_loopback, refusal_to_listen
 from components.local.engine import MAX_BODY_BYTES
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, served_engine
 
 TOKEN = "dev-token"
 EMBED = "/client/v4/accounts/local/ai/run/@local/all-minilm-l6-v2"
@@ -25,23 +25,8 @@ PROMPT = 5  # seconds: an answer that waits for a body the client never sends ar
 
 @pytest.fixture(scope="module")
 def port():
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "components.local", "--port", str(port), "--token", TOKEN],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with served_engine(TOKEN) as port:
         yield port
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def send_head(port: int, *headers: str, token: str = TOKEN) -> socket.socket:
