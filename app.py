@@ -14,16 +14,16 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-from components import gradio_tuning  # noqa: E402
+from components.ui import gradio_tuning  # noqa: E402
 
-gradio_tuning.mark_matplotlib_absent()  # before gradio is imported: see components/gradio_tuning.py
+gradio_tuning.mark_matplotlib_absent()  # before gradio is imported: see components/ui/gradio_tuning.py
 import gradio as gr  # noqa: E402
 
-from components import chat, cost_tab, embeddings, speech, vision  # noqa: E402
-from components.header import CSS, header_html, meter_html, refresh_meter  # noqa: E402
-from components.ui import MAX_UPLOAD_BYTES, refresh_models  # noqa: E402
-from components.backend import shared_client  # noqa: E402
-from components.visitors import VisitorMiddleware  # noqa: E402
+from components.tabs import chat, cost as cost_tab, embeddings, speech, vision  # noqa: E402
+from components.ui.header import CSS, header_html, meter_html, refresh_meter  # noqa: E402
+from components.ui.common import MAX_UPLOAD_BYTES, refresh_models  # noqa: E402
+from components.core.backend import shared_client  # noqa: E402
+from components.core.visitors import VisitorMiddleware  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 gradio_tuning.tune()
@@ -32,7 +32,7 @@ THEME = gr.themes.Soft(primary_hue="orange", secondary_hue="amber")  # built-in:
 
 # Uploads and the files the tabs return live in Gradio's cache folder: every hour, those older than an hour go.
 DELETE_CACHE = (3600, 3600)
-# How many jobs may wait and run. Every event sets its own concurrency_limit (see components/ui.py);
+# How many jobs may wait and run. Every event sets its own concurrency_limit (see components/ui/common.py);
 # max_threads caps all running jobs, async ones included, so it must exceed 50 streaming chats.
 QUEUE_MAX_SIZE = 256
 # Gradio keeps each session's copy of the page config (~0.2 MB here) for its last `state_session_capacity`
@@ -44,7 +44,7 @@ LAUNCH_OPTIONS = dict(theme=THEME, css=CSS, max_threads=128, footer_links=["api"
 
 def launch_options() -> dict:
     """LAUNCH_OPTIONS, and a FastAPI app whose every request passes VisitorMiddleware first: it works out who the
-    visitor is (a forged X-Forwarded-For changes nothing) and caps each visitor's queued jobs (components/visitors.py).
+    visitor is (a forged X-Forwarded-For changes nothing) and caps each visitor's queued jobs (components/core/visitors.py).
     A fresh dict per launch: Gradio writes its lifespan handler into `app_kwargs`."""
     return {**LAUNCH_OPTIONS, "app_kwargs": {"middleware": [Middleware(VisitorMiddleware)]}}
 

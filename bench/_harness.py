@@ -145,7 +145,8 @@ def settings_for(fake):
 def install_shared_client(fake):
     """Point the app's shared client at the fake, before any tab module is imported (their default model
     ids are read from the shared client at import)."""
-    from components import backend, workers_ai
+    from components.core import backend
+    from components import workers_ai
 
     client = workers_ai.WorkersAI(settings_for(fake))
     backend.use_client(client)

@@ -25,7 +25,7 @@ _requests = itertools.count()
 
 def _next_visitor() -> str:
     """Each request comes from a visitor of its own (198.18.0.0/15, the benchmarking range), as the bench app's one
-    trusted proxy hop would forward it: the app caps one visitor's queued jobs (components/visitors.py), and the
+    trusted proxy hop would forward it: the app caps one visitor's queued jobs (components/core/visitors.py), and the
     benches play many visitors at once."""
     number = next(_requests) % 65_536
     return f"198.18.{number // 256}.{number % 256}"

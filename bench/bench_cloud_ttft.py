@@ -83,7 +83,7 @@ def main() -> None:
     tokens = 5
     with fake_process(stream_tokens=distinct_tokens(tokens), first_token_delay=args.first_token_delay,
                       token_delay=args.token_delay) as fake:
-        # the floor's event is configured like the app's /chat (no input/output processing, components/chat.py)
+        # the floor's event is configured like the app's /chat (no input/output processing, components/tabs/chat.py)
         floor_env = {"FLOOR_FIRST_TOKEN_DELAY": str(args.first_token_delay), "FLOOR_TOKENS": str(tokens),
                      "FLOOR_TOKEN_DELAY": str(args.token_delay), "FLOOR_PROCESSING": "0"}
         with running_app(fake, in_process=args.in_process) as app, \

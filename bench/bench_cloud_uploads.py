@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_cloud_uploads.py
 
-The tab functions (`components.vision.classify`, `components.speech.transcribe`) run on the files in assets/ with
+The tab functions (`components.tabs.vision.classify`, `components.tabs.speech.transcribe`) run on the files in assets/ with
 the shared client pointed at the fake; the fake records each request's body exactly as it arrived, so
 `len(request.body)` is the body on the wire. Compared with the file's size and with the int-array JSON most
 tutorials (and the official Python SDK) send: `json.dumps({"image": list(data)})`.
@@ -30,7 +30,7 @@ TARGETS = {"raw": 1.01, "base64": 1.35}
 
 
 async def send(model: str, path: str) -> None:
-    from components import speech, vision
+    from components.tabs import speech, vision
 
     if model.startswith("@cf/microsoft/"):
         await vision.classify(path, model)

@@ -1,4 +1,4 @@
-"""Measure the routing judges (components/routing/judge.py) on the labelled set. Not a test.
+"""Measure the routing judges (components/core/routing/judge.py) on the labelled set. Not a test.
 
     .venv/bin/python bench/bench_judge.py            # offline: the real local models (MiniLM, SmolLM2-135M)
     .venv/bin/python bench/bench_judge.py --markdown # the results as a Markdown table, for bench/README.md
@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def metrics(name: str, truth: list[str], scores: list[float], seconds: list[float], cost: str) -> dict:
-    from components.routing.judge import COMPLEX, THRESHOLD
+    from components.core.routing.judge import COMPLEX, THRESHOLD
 
     predicted = [COMPLEX if s >= THRESHOLD else "simple" for s in scores]
     pairs = list(zip(truth, predicted))
@@ -44,9 +44,9 @@ def metrics(name: str, truth: list[str], scores: list[float], seconds: list[floa
 
 
 async def measure(with_llm: bool) -> tuple[str, list[dict]]:
-    from components import backend
-    from components.routing import judge as j
-    from components.tokens import embedding_tokens
+    from components.core import backend
+    from components.core.routing import judge as j
+    from components.core.tokens import embedding_tokens
     from components.workers_ai import estimate, format_usd
 
     client = backend.client_from_env()

@@ -65,7 +65,7 @@ KEY_CALLERS = [  # (label, part of the file path, function name)
     ("Gradio: queue message (`send_message`)", "gradio/queueing.py", "send_message"),
     ("Gradio: SSE out (`process_msg`, json)", "gradio/routes.py", "process_msg"),
     ("imports attempted at run time (`importlib._find_spec`)", "<frozen importlib._bootstrap>", "_find_spec"),
-    ("app: the `/chat` function (`chat`)", "components/chat.py", "chat"),
+    ("app: the `/chat` function (`chat`)", "components/tabs/chat.py", "chat"),
     ("app: SSE from Workers AI decoded (`stream_deltas`)", "components/workers_ai/_sse.py", "stream_deltas"),
     ("logging (`Logger._log`)", "logging/__init__.py", "_log"),
 ]

@@ -12,7 +12,7 @@ for _name in ("CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_BASE_
               "ROUTING_ESCALATION_MODEL", "SPACE_ID", "GRADIO_MCP_SERVER"):
     os.environ.pop(_name, None)  # tests configure the client and budgets explicitly, never from the developer's shell
 # The launched test apps run as if behind one proxy of ours, so that tests can play many visitors from this one
-# machine by sending X-Forwarded-For (components/visitors.py); tests of the default (0) set it themselves.
+# machine by sending X-Forwarded-For (components/core/visitors.py); tests of the default (0) set it themselves.
 os.environ["DEMO_TRUSTED_PROXY_HOPS"] = "1"
 
 import contextlib  # noqa: E402
@@ -80,7 +80,8 @@ def make_settings(fake, **overrides):
 @pytest.fixture
 def client(fake):
     """A client pointed at the fake server, installed as the app's shared client; retries do not sleep."""
-    from components import backend, workers_ai
+    from components.core import backend
+    from components import workers_ai
 
     async def no_sleep(_seconds):
         return None
@@ -95,7 +96,7 @@ def client(fake):
 def budget(client):
     """`budget(per_visitor=…, total=…, now=…, state_dir=…)` installs a fresh ledger with those budgets for the
     fake-backed client (and so for the launched app too); the previous ledger comes back after the test."""
-    from components import usage
+    from components.core import usage
 
     previous = usage.shared_ledger()
 
@@ -141,7 +142,7 @@ def served_engine(token: str):
 
 def launch_app(client):
     """Build the whole app with `client` as its shared client and launch it in-process on loopback."""
-    from components import backend
+    from components.core import backend
 
     backend.use_client(client)
     import app
@@ -210,7 +211,8 @@ def offline_app_url(offline_engine_client):
 @pytest.fixture
 def offline_served(offline_app_url, offline_engine_client):
     """The offline app's URL, with the offline client installed as the shared client for this test."""
-    from components import backend, workers_ai
+    from components.core import backend
+    from components import workers_ai
 
     backend.use_client(offline_engine_client)
     yield offline_app_url

@@ -22,7 +22,7 @@ COMPLEX_PROMPT = "Prove that there are infinitely many prime numbers, and explai
 @pytest.fixture(autouse=True)
 def no_anthropic_env(monkeypatch):
     """Never the developer's own key: tests set the Anthropic environment explicitly."""
-    from components.routing import use_anthropic
+    from components.core.routing import use_anthropic
 
     for name in ANTHROPIC_ENV:
         monkeypatch.delenv(name, raising=False)
@@ -34,7 +34,7 @@ def no_anthropic_env(monkeypatch):
 @pytest.fixture(autouse=True)
 def fresh_judge():
     """Each test starts with a judge that has not embedded its examples yet (it keeps them per model)."""
-    from components.routing import router
+    from components.core.routing import router
 
     router._default_judge = None
     yield
@@ -58,7 +58,7 @@ def fake_anthropic(fake_anthropic_server):
 def anthropic(fake_anthropic, monkeypatch):
     """ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL point at the fake; the client's retries do not sleep but record
     how long they would have."""
-    from components.routing import Anthropic, AnthropicSettings, use_anthropic
+    from components.core.routing import Anthropic, AnthropicSettings, use_anthropic
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_anthropic.base_url)
@@ -76,7 +76,7 @@ def anthropic(fake_anthropic, monkeypatch):
 
 def route(message, history=None, model="", system_prompt="", max_tokens=256, temperature=0.6, **kwargs):
     """Run one routed answer to the end: (final reply, final RouteInfo, every (reply, info) seen)."""
-    from components.routing import routed_answer
+    from components.core.routing import routed_answer
 
     outputs = collect(routed_answer(message, history or [], model, system_prompt, max_tokens, temperature,
                                     **kwargs))

@@ -5,8 +5,8 @@ import asyncio
 
 import pytest
 
-from components.routing import Anthropic, AnthropicError, AnthropicSettings, price_usd
-from components.routing.anthropic import API_VERSION, to_anthropic
+from components.core.routing import Anthropic, AnthropicError, AnthropicSettings, price_usd
+from components.anthropic import API_VERSION, to_anthropic
 from tests.fake_anthropic import AnthropicFault
 from tests.routing_fixtures import *  # noqa: F403
 from tests.routing_fixtures import ANTHROPIC_KEY

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from components.audio import SAMPLE_RATE, UNDECODABLE, WAV_HEADER_BYTES, chunks, plain_wav_seconds, probe
-from components.ui import InputProblem
+from components.core.audio import SAMPLE_RATE, UNDECODABLE, WAV_HEADER_BYTES, chunks, plain_wav_seconds, probe
+from components.core.errors import InputProblem
 from tests.conftest import ASSETS
 
 

@@ -10,7 +10,7 @@ import pytest
 import soundfile
 from PIL import Image
 
-from components import chat, embeddings, speech, vision
+from components.tabs import chat, embeddings, speech, vision
 from tests.conftest import ASSETS
 
 OK = "ok"

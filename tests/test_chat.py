@@ -3,7 +3,8 @@
 import gradio as gr
 import pytest
 
-from components import chat, chat_routing, conversation
+from components.tabs import chat, chat_routing
+from components.core import conversation
 from tests.conftest import answer, collect
 from tests.fake_workers_ai import Fault
 

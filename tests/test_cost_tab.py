@@ -8,7 +8,7 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from components import cost_tab
+from components.tabs import cost as cost_tab
 from components.workers_ai import CHAT, EMBEDDINGS, SPEECH, VISION
 from tests.conftest import ASSETS
 

@@ -9,9 +9,11 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from components import backend, embeddings, workers_ai
-from components.embedding_plots import heatmap_figure, map_figure, pca_2d, short_labels
-from components.embeddings import MAX_CORPUS, embed, search, similarity
+from components.core import backend
+from components.tabs import embeddings
+from components import workers_ai
+from components.ui.embedding_plots import heatmap_figure, map_figure, pca_2d, short_labels
+from components.tabs.embeddings import MAX_CORPUS, embed, search, similarity
 from tests.fake_workers_ai import Fault
 from tests.fake_workers_ai.embeddings import embed as fake_vector
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from gradio_client.exceptions import AppError
 
-from components import backend
+from components.core import backend
 from components.workers_ai import Settings, WorkersAI
 from tests.conftest import ACCOUNT_ID, TOKEN, make_settings
 from tests.fake_workers_ai import Fault

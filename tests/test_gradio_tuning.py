@@ -1,4 +1,4 @@
-"""components/gradio_tuning.py: the lazy session config lists exactly what Gradio's eager one would, and the
+"""components/ui/gradio_tuning.py: the lazy session config lists exactly what Gradio's eager one would, and the
 prompt queue still starts, streams and finishes every job (one at a time and many at once, under a limit)."""
 
 import asyncio
@@ -11,7 +11,7 @@ from gradio.state_holder import SessionState
 from gradio_client import Client
 
 import app
-from components import gradio_tuning
+from components.ui import gradio_tuning
 from tests.conftest import free_port
 
 

@@ -6,8 +6,9 @@ import json
 import gradio as gr
 import pytest
 
-from components import embeddings, how_it_works, speech, vision
-from components.usage import session_key
+from components.tabs import embeddings, speech, vision
+from components.ui import how_it_works
+from components.core.usage import session_key
 from components.workers_ai._trace import recent
 from tests.conftest import ACCOUNT_ID, ASSETS, TOKEN, collect
 from tests.fake_workers_ai import Fault
@@ -103,7 +104,7 @@ def test_every_tab_has_its_explainer():
 
 
 def test_the_chat_panel_shows_the_whole_answer_judge_included(client, fake):
-    from components import chat, chat_routing
+    from components.tabs import chat, chat_routing
     from tests.routing_fixtures import COMPLEX_PROMPT, EDGE_MODEL, SEVENTY_B
 
     fake.stream_tokens, fake.token_delay = [f"w{i} " for i in range(40)], 0.01  # the reply grows in many steps

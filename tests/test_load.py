@@ -27,7 +27,7 @@ async def call(http: httpx.AsyncClient, base: str, name: str, data: list, visito
     started = time.perf_counter()
     posted = await http.post(f"{base}gradio_api/call/{name}", json={"data": data},
                              headers={"x-forwarded-for": visitor})
-    if posted.status_code == 429:  # that visitor has its fill of jobs (components/visitors.py)
+    if posted.status_code == 429:  # that visitor has its fill of jobs (components/core/visitors.py)
         return "refused", time.perf_counter() - started
     posted.raise_for_status()
     event = None

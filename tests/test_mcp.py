@@ -127,7 +127,7 @@ def test_docstrings_give_each_parameter_one_line(mcp_app, tools):
 
 
 def test_estimate_cost_tool_returns_the_calculators_answer(mcp_app, client):
-    from components import cost_tab
+    from components.tabs import cost as cost_tab
 
     arguments = dict(queries_per_day=5000, chat_model="@cf/meta/llama-3.2-3b-instruct", gpu_usd_per_hour=1.2)
     result = call(mcp_app, "estimate_cost", arguments)

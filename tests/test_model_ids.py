@@ -14,10 +14,10 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from components import chat, chat_routing, embeddings, speech, vision
+from components.tabs import chat, chat_routing, embeddings, speech, vision
 from components.local import MODELS as LOCAL_MODELS
-from components.routing import WORKERS_AI, escalation_target
-from components.routing.targets import DEFAULT_ESCALATION_MODEL
+from components.core.routing import WORKERS_AI, escalation_target
+from components.core.routing.targets import DEFAULT_ESCALATION_MODEL
 from components.workers_ai import (
     CHAT, MODEL_ID_PATTERN, PRICES, Catalogue, InvalidModelIdError, Settings, WorkersAI, check_model_id, is_model_id,
 )
@@ -161,7 +161,7 @@ def app_calls(model):
 @pytest.fixture
 def no_reservation(budget, monkeypatch):
     """A budgeted ledger whose every reservation is recorded: a refused id must reserve nothing."""
-    from components import usage
+    from components.core import usage
 
     ledger, reserved = budget(per_visitor=1e9, total=1e9), []
     original = usage.Ledger.reserve

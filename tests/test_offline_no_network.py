@@ -13,7 +13,7 @@ SCRIPT = r"""
 import asyncio, os
 for name in [n for n in os.environ if n.startswith("CLOUDFLARE_")]:
     del os.environ[name]
-from components.backend import client_from_env
+from components.core.backend import client_from_env
 client = client_from_env()
 assert client.settings.backend == "local", client.settings
 

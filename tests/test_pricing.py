@@ -66,7 +66,7 @@ def test_a_token_bound_holds_for_any_script(text, tokens):
 
 
 def test_embedding_tokens_are_counted_exactly_with_the_shipped_wordpiece_or_bounded():
-    from components.tokens import _wordpiece, embedding_tokens
+    from components.core.tokens import _wordpiece, embedding_tokens
 
     if _wordpiece() is None:
         pytest.skip("the offline engine's tokenizer is not installed")

@@ -4,8 +4,8 @@ offline mode, and the session summary's arithmetic."""
 
 import pytest
 
-from components import chat, chat_routing
-from components.routing import (
+from components.tabs import chat, chat_routing
+from components.core.routing import (
     EDGE, ESCALATED, FALLBACK, OFFLINE, OFFLINE_ESCALATION, RouteInfo, RouteSummary, SummaryStore, Target,
     WORKERS_AI, price_usd,
 )
@@ -97,7 +97,7 @@ def test_anthropic_failing_mid_answer_replaces_the_partial_answer(client, fake, 
 
 
 def test_a_wrong_anthropic_key_falls_back_at_once(client, fake, anthropic, fake_anthropic, monkeypatch):
-    from components.routing import Anthropic, AnthropicSettings, use_anthropic
+    from components.core.routing import Anthropic, AnthropicSettings, use_anthropic
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-wrong")
     use_anthropic(Anthropic(AnthropicSettings.from_env()))
@@ -136,7 +136,8 @@ def test_bad_input_is_refused_before_judging(client, fake):
 
 
 def test_offline_a_complex_question_gets_a_clear_unavailable_message(offline_engine_client):
-    from components import backend, workers_ai
+    from components.core import backend
+    from components import workers_ai
 
     backend.use_client(offline_engine_client)
     try:
@@ -149,7 +150,7 @@ def test_offline_a_complex_question_gets_a_clear_unavailable_message(offline_eng
         assert simple.route == EDGE and simple.model == "@local/smollm2-135m-instruct"
         # The notice is the app talking: it is not sent back to the model as something it said.
         history = [{"role": "user", "content": "Q"}, {"role": "assistant", "content": reply}]
-        from components.routing.router import clean_history
+        from components.core.routing.router import clean_history
 
         assert not clean_history(history)[1]["content"].startswith("**Escalation")
     finally:

@@ -44,7 +44,7 @@ def test_chat_is_unchanged_and_routing_is_described_for_api_and_mcp(api, served,
     routed = info["/chat_routed"]
     assert [p["parameter_name"] for p in routed["parameters"]] == [
         "message", "model", "system_prompt", "max_tokens", "temperature", "history"]
-    from components.chat_routing import chat_routed
+    from components.tabs.chat_routing import chat_routed
 
     args = chat_routed.__doc__.split("Args:")[1].split("Returns:")[0]
     assert all(f"{name}:" in args for name in ("message", "model", "system_prompt", "max_tokens", "temperature",

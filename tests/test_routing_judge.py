@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from components.routing import COMPLEX, SIMPLE, EmbeddingJudge, KeywordJudge, LLMJudge, labelled_set
-from components.routing import judge as j
+from components.core.routing import COMPLEX, SIMPLE, EmbeddingJudge, KeywordJudge, LLMJudge, labelled_set
+from components.core.routing import judge as j
 from tests.routing_fixtures import *  # noqa: F403
 from tests.routing_fixtures import COMPLEX_PROMPT, EMBED_MODEL, SIMPLE_PROMPT
 
@@ -50,7 +50,8 @@ def collect_one(coroutine):
 
 def test_embedding_judge_leave_one_out_with_the_real_offline_model(offline_engine_client):
     """MiniLM, the offline engine's real embedding model: each prompt judged against the others only."""
-    from components import backend, workers_ai
+    from components.core import backend
+    from components import workers_ai
 
     backend.use_client(offline_engine_client)
     try:
@@ -95,6 +96,6 @@ def test_llm_judge_reads_one_word(client, fake, said, label, score):
 
 
 def test_the_default_judge_is_the_embedding_judge():
-    from components.routing import default_judge
+    from components.core.routing import default_judge
 
     assert isinstance(default_judge(), EmbeddingJudge) and default_judge().method == "centroid"

@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from components import audio as audio_files
-from components import speech
-from components.usage import LOCAL_KEY
+from components.core import audio as audio_files
+from components.tabs import speech
+from components.core.usage import LOCAL_KEY
 from components.workers_ai import estimate
 from tests.conftest import ASSETS
 

@@ -12,8 +12,9 @@ import gradio as gr
 import httpx
 import pytest
 
-from components import chat, conversation, embeddings, ledger_store, usage, visitors
-from components.usage import Budgets, Ledger
+from components.tabs import chat, embeddings
+from components.core import conversation, ledger_store, usage, visitors
+from components.core.usage import Budgets, Ledger
 from components.workers_ai import CHAT, EMBEDDINGS, estimate
 from tests.fake_workers_ai import Fault
 from tests.test_load import call

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image, ImageFile, JpegImagePlugin
 
 import app
-from components import vision
+from components.tabs import vision
 from tests.conftest import ASSETS, report
 from tests.fake_workers_ai import Fault
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import safehttpx
 
-from components import downloads
+from components.core import downloads
 from tests.conftest import ASSETS
 
 CAT = (ASSETS / "cat-chelsea.png").read_bytes()

@@ -82,7 +82,8 @@ def test_requirements_txt_documents_the_offline_stack_as_pyproject_pins_it():
 
 def test_without_secrets_or_offline_stack_the_client_is_unconfigured(monkeypatch):
     """A Space installs no offline engine: with no secrets either, the app must start and say what to set."""
-    from components import backend, local
+    from components.core import backend
+    from components import local
 
     monkeypatch.setattr(local, "missing_packages", lambda: ["xllamacpp"])
     client = backend.client_from_env({})

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from components import audio as audio_files
-from components import speech
-from components.backend import default_model
+from components.core import audio as audio_files
+from components.tabs import speech
+from components.core.backend import default_model
 from components.workers_ai import SPEECH
 from tests.conftest import ASSETS
 from tests.fake_workers_ai import Fault

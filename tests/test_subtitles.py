@@ -2,7 +2,7 @@
 
 import re
 
-from components.subtitles import (
+from components.core.subtitles import (
     MAX_CUE_SECONDS,
     MAX_LINE_CHARS,
     MAX_LINES,

@@ -9,8 +9,9 @@ import gradio as gr
 import soundfile
 import pytest
 
-from components import chat, embeddings, speech, usage, vision
-from components.usage import Budgets, Ledger, visitor_key
+from components.tabs import chat, embeddings, speech, vision
+from components.core import usage
+from components.core.usage import Budgets, Ledger, visitor_key
 from components.workers_ai import CHAT, EMBEDDINGS, SPEECH, VISION, estimate
 from tests.conftest import ASSETS
 from tests.fake_workers_ai import Fault
@@ -316,7 +317,7 @@ def test_speech_and_embeddings_are_charged_what_they_used(budget, fake):
     spent = ledger.snapshot().today
     # speech-fox.wav lasts 2.6 s; the search embeds "cat", "A cat." and "A dog.": 3 + 5 + 5 WordPiece tokens with
     # [CLS] and [SEP] (or, without the tokenizer installed, their UTF-8 bytes + 2 each: a bound that holds)
-    from components.tokens import embedding_tokens
+    from components.core.tokens import embedding_tokens
 
     seconds = soundfile.info(str(ASSETS / "speech-fox.wav")).duration  # a plain WAV: its header is its length
     assert spent[(SPEECH, "@cf/openai/whisper")] == pytest.approx(seconds / 60 * 41.14, rel=1e-4)

@@ -7,7 +7,7 @@ import gradio as gr
 import pytest
 from PIL import Image
 
-from components import vision
+from components.tabs import vision
 from tests.conftest import ASSETS
 from tests.fake_workers_ai import Fault
 

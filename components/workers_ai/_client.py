@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 
-from ..absent_modules import mark_absent
 from . import _trace
 from ._config import Settings
 from ._errors import (
@@ -32,8 +31,6 @@ from ._errors import (
 )
 from ._outputs import generated_text, usage_of
 from ._sse import StreamDelta, stream_deltas
-
-mark_absent("sniffio")  # httpcore probes for it on every request: see components/absent_modules.py
 
 log = logging.getLogger("workers_ai")
 

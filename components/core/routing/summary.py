@@ -16,7 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..usage import MAX_SESSIONS
-from ..workers_ai import format_usd
+from ...workers_ai import format_usd
 from .router import ESCALATED, FALLBACK, OFFLINE, RouteInfo
 
 EMPTY = "*Auto-route summary: no routed answers yet — pick **Auto-route** and ask something.*"

@@ -10,8 +10,8 @@ import logging
 from collections.abc import Mapping
 
 from .errors import InputProblem
-from .workers_ai import Catalogue, InvalidModelIdError, Settings, WorkersAI, check_model_id
-from .workers_ai import default_model as _default_model
+from ..workers_ai import Catalogue, InvalidModelIdError, Settings, WorkersAI, check_model_id
+from ..workers_ai import default_model as _default_model
 
 log = logging.getLogger("showcase")
 
@@ -25,7 +25,7 @@ def client_from_env(env: Mapping[str, str] | None = None) -> WorkersAI:
     if settings.configured:
         return WorkersAI(settings)
     try:
-        from .local import offline_client
+        from ..local import offline_client
 
         return offline_client()
     except ImportError as exc:  # the offline stack is optional (e.g. a cloud-only Space): the tabs say what to set
@@ -60,7 +60,7 @@ def is_offline() -> bool:
 
 def local_model_loaded(model: str) -> bool:
     """Whether an offline model is in memory already (True for anything that is not a local model)."""
-    from .local import MODELS
+    from ..local import MODELS
 
     entry = MODELS.get(model)
     return entry is None or entry.loaded

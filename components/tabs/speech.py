@@ -26,28 +26,21 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import audio as audio_files
-from .subtitles import (
-    Word,
-    cues_from_words,
-    estimated_seconds,
-    parse_words,
-    to_srt,
-    to_vtt,
-    words_from_segments,
-    words_from_text,
+from ..core import audio as audio_files
+from ..core.subtitles import (
+    Word, cues_from_words, estimated_seconds, parse_words, to_srt, to_vtt, words_from_segments, words_from_text,
 )
-from .answer_cost import cost_line, show_cost_after
-from .how_it_works import panel, show_requests_after
-from .ui import (
+from ..ui.answer_cost import cost_line, show_cost_after
+from ..ui.how_it_works import panel, show_requests_after
+from ..ui.common import (
     MAX_UPLOAD_BYTES, InputProblem, announce_loading, concurrency_limit, fetch_links_capped, friendly_errors,
     model_dropdown, setup_notice,
 )
-from .backend import default_model, model_or_default, shared_client
-from .usage import metered
-from .workers_ai import SPEECH, ProtocolError, estimate
+from ..core.backend import default_model, model_or_default, shared_client
+from ..core.usage import metered
+from ..workers_ai import SPEECH, ProtocolError, estimate
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 # The one place that says which speech models take base64 JSON (with `task` and `language`) instead of raw bytes.
 BASE64_JSON_MODELS = frozenset({"@cf/openai/whisper-large-v3-turbo"})

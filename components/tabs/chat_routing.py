@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import routing
-from .backend import default_model, is_offline, model_or_default
-from .conversation import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, api_history
-from .ui import api_endpoint, friendly_errors, loading_note, user_error
-from .usage import session_key
-from .workers_ai import CHAT
+from ..core import routing
+from ..core.backend import default_model, is_offline, model_or_default
+from ..core.conversation import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, api_history
+from ..ui.common import api_endpoint, friendly_errors, loading_note, user_error
+from ..core.usage import session_key
+from ..workers_ai import CHAT
 
 SINGLE_MODEL, AUTO_ROUTE = "Single model", "Auto-route"
 ROUTE_MODES = [SINGLE_MODEL, AUTO_ROUTE]

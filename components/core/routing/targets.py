@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..backend import is_offline
-from ..workers_ai import USD_PER_NEURON, Estimate, InvalidModelIdError, check_model_id, estimate, short_name
-from .anthropic import Anthropic, AnthropicSettings, price_usd
+from ...workers_ai import USD_PER_NEURON, Estimate, InvalidModelIdError, check_model_id, estimate, short_name
+from ...anthropic import Anthropic, AnthropicSettings, price_usd
 
 WORKERS_AI, ANTHROPIC = "workers-ai", "anthropic"
 DEFAULT_ESCALATION_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"

@@ -6,9 +6,9 @@ import html
 
 import gradio as gr
 
-from .backend import backend_label
-from .usage import session_key, shared_ledger, visitor_key
-from .workers_ai import FREE_NEURONS_PER_DAY, Settings, format_neurons
+from ..core.backend import backend_label
+from ..core.usage import session_key, shared_ledger, visitor_key
+from ..workers_ai import FREE_NEURONS_PER_DAY, Settings, format_neurons
 
 
 def header_html(settings: Settings) -> str:

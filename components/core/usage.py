@@ -50,9 +50,9 @@ from pathlib import Path
 from . import ledger_store as sql
 from .backend import shared_client
 from .ledger_store import LedgerUnavailable, Store
-from .errors import InputProblem
+from .errors import BudgetExceeded, InputProblem
 from .visitors import identity_of
-from .workers_ai import CHAT, Estimate, capture, format_neurons, until_utc_midnight
+from ..workers_ai import CHAT, Estimate, capture, format_neurons, until_utc_midnight
 
 log = logging.getLogger("showcase")
 
@@ -63,10 +63,6 @@ SECRET_FILE = "visitor-key"
 REFUSAL_DELAY = 0.5  # seconds a budget refusal waits before it is answered (see `metered`)
 UNAVAILABLE = ("This demo cannot read or write its usage ledger right now, so it refuses calls that cost money "
                "until its owner fixes it (the server log says why). Nothing was sent.")
-
-
-class BudgetExceeded(InputProblem):
-    """A call refused before any request because a budget cannot cover it; the message says when it resets."""
 
 
 def utc_now() -> datetime:

@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from .ui import InputProblem
+from .errors import InputProblem
 
 SAMPLE_RATE = 16_000
 WAV_HEADER_BYTES = 44  # the stdlib `wave` writer's header for 16-bit PCM: RIFF + fmt + data chunk headers

@@ -31,7 +31,7 @@ import numpy as np
 from ..backend import shared_client
 from ..tokens import embedding_tokens
 from ..usage import metered
-from ..workers_ai import CHAT, EMBEDDINGS, Estimate, ProtocolError, estimate, generated_text, prompt_bound, usage_of
+from ...workers_ai import CHAT, EMBEDDINGS, Estimate, ProtocolError, estimate, generated_text, prompt_bound, usage_of
 
 SIMPLE, COMPLEX = "simple", "complex"
 THRESHOLD = 0.5  # a score at or above this is complex

@@ -15,9 +15,9 @@ import re
 import time
 import gradio as gr
 
-from .backend import is_offline
-from .usage import session_key
-from .workers_ai import SentRequest, Trace, recent
+from ..core.backend import is_offline
+from ..core.usage import session_key
+from ..workers_ai import SentRequest, Trace, recent
 
 # What each action does, in a sentence or two: the static half of the panel.
 EXPLAINERS = {

@@ -13,14 +13,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .answer_cost import cost_line, show_cost_after
-from .how_it_works import panel, show_requests_after
-from .embedding_plots import cosine_matrix, heatmap_figure, map_figure, short_labels
-from .ui import InputProblem, announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
-from .backend import default_model, model_or_default, shared_client
-from .usage import metered
-from .tokens import embedding_tokens
-from .workers_ai import EMBEDDINGS, Estimate, ProtocolError, estimate
+from ..ui.answer_cost import cost_line, show_cost_after
+from ..ui.how_it_works import panel, show_requests_after
+from ..ui.embedding_plots import cosine_matrix, heatmap_figure, map_figure, short_labels
+from ..core.errors import InputProblem
+from ..ui.common import announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
+from ..core.backend import default_model, model_or_default, shared_client
+from ..core.usage import metered
+from ..core.tokens import embedding_tokens
+from ..workers_ai import EMBEDDINGS, Estimate, ProtocolError, estimate
 
 BATCH_SIZE = 100  # the bge models take at most 100 texts per request (400 / 5006 beyond)
 PARALLEL_BATCHES = 4  # enough to hide latency for a 1,000-line corpus without bursting the rate limit

@@ -16,7 +16,7 @@ import importlib.util
 import logging
 from collections.abc import Iterable
 
-from .workers_ai import token_bound
+from ..workers_ai import token_bound
 
 log = logging.getLogger("showcase")
 
@@ -35,7 +35,7 @@ def _wordpiece():
     try:
         from tokenizers import Tokenizer
 
-        from .local.embed_model import model_dir
+        from ..local.embed_model import model_dir
 
         tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
     except Exception as exc:  # noqa: BLE001 - no tokenizer only means the looser bound

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from .backend import is_offline, model_or_default, shared_client
 from .errors import InputProblem
 from .usage import metered
-from .workers_ai import CHAT, Estimate, coalesce, estimate, prompt_bound, token_bound
+from ..workers_ai import CHAT, Estimate, coalesce, estimate, prompt_bound, token_bound
 
 DEFAULT_SYSTEM_PROMPT = "You are a helpful, concise assistant. Use Markdown when it helps."
 # SmolLM2-135M answers nonsense without a short, firm system prompt (see shared/docs/local-models.md).

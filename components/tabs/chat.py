@@ -11,16 +11,18 @@ from __future__ import annotations
 import gradio as gr
 
 from . import chat_routing
-from .backend import default_model, is_offline, model_or_default
-from .conversation import (
-    DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, MAX_TOKENS_RANGE, OFFLINE_SYSTEM_PROMPT, TEMPERATURE_RANGE,
-    answer, api_history,
+from ..core.backend import default_model, is_offline, model_or_default
+from ..core.conversation import (
+    DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, MAX_TOKENS_RANGE, OFFLINE_SYSTEM_PROMPT,
+    TEMPERATURE_RANGE, answer, api_history,
 )
-from .header import refresh_meter
-from .how_it_works import describe_trace, panel, sent_requests
-from .ui import api_endpoint, concurrency_limit, friendly_errors, loading_note, model_dropdown, setup_notice, user_error
-from .usage import session_key
-from .workers_ai import CHAT, capture
+from ..ui.header import refresh_meter
+from ..ui.how_it_works import describe_trace, panel, sent_requests
+from ..ui.common import (
+    api_endpoint, concurrency_limit, friendly_errors, loading_note, model_dropdown, setup_notice, user_error,
+)
+from ..core.usage import session_key
+from ..workers_ai import CHAT, capture
 
 OFFLINE_NOTICE = (
     "**Offline mode:** answers come from SmolLM2-135M, a *tiny* local model — fine for seeing streaming work, "

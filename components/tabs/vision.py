@@ -20,17 +20,17 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .answer_cost import cost_line, show_cost_after
-from .how_it_works import panel, show_requests_after
-from .ui import (
+from ..ui.answer_cost import cost_line, show_cost_after
+from ..ui.how_it_works import panel, show_requests_after
+from ..ui.common import (
     InputProblem, announce_loading, concurrency_limit, fetch_links_capped, friendly_errors, model_dropdown,
     setup_notice,
 )
-from .backend import default_model, model_or_default, shared_client
-from .usage import metered
-from .workers_ai import VISION, ProtocolError, estimate
+from ..core.backend import default_model, model_or_default, shared_client
+from ..core.usage import metered
+from ..workers_ai import VISION, ProtocolError, estimate
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 EXAMPLES = ["cat-chelsea.png", "coffee-cup.png"]
 SEND_AS_IS = {"JPEG", "PNG", "WEBP", "BMP"}
 MAX_AS_IS_BYTES = 4 * 1024 * 1024

@@ -12,25 +12,12 @@ from dataclasses import dataclass
 import gradio as gr
 import pandas as pd
 
-from .ui import InputProblem, friendly_errors
-from .usage import Snapshot, session_key, shared_ledger, visitor_key
-from .workers_ai import (
-    CHAT,
-    EMBEDDINGS,
-    FREE_NEURONS_PER_DAY,
-    PRICES,
-    SPEECH,
-    STAND_INS,
-    USD_PER_NEURON,
-    VISION,
-    Estimate,
-    builtin_models,
-    default_model,
-    estimate,
-    format_neurons,
-    format_usd,
-    short_name,
-    until_utc_midnight,
+from ..core.errors import InputProblem
+from ..ui.common import friendly_errors
+from ..core.usage import Snapshot, session_key, shared_ledger, visitor_key
+from ..workers_ai import (
+    CHAT, EMBEDDINGS, FREE_NEURONS_PER_DAY, PRICES, SPEECH, STAND_INS, USD_PER_NEURON, VISION, Estimate,
+    builtin_models, default_model, estimate, format_neurons, format_usd, short_name, until_utc_midnight,
 )
 
 USAGE_COLUMNS = ["model", "task", "neurons"]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .backend import is_offline
+from ..core.backend import is_offline
 from .header import meter_html
-from .usage import session_key, shared_ledger
-from .workers_ai import Estimate
+from ..core.usage import session_key, shared_ledger
+from ..workers_ai import Estimate
 
 
 def cost_line() -> gr.Markdown:

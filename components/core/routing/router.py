@@ -24,10 +24,10 @@ from dataclasses import dataclass, field, replace
 
 from .. import conversation
 from ..backend import is_offline, model_or_default
-from ..ui import InputProblem, user_error
+from ..errors import InputProblem, user_message
 from ..usage import metered
-from ..workers_ai import CHAT, coalesce, format_usd, prompt_bound, short_name, token_bound
-from .anthropic import AnthropicError
+from ...workers_ai import CHAT, coalesce, format_usd, prompt_bound, short_name, token_bound
+from ...anthropic import AnthropicError
 from .judge import EmbeddingJudge, KeywordJudge, Verdict
 from .targets import ANTHROPIC, Target, anthropic_client, baseline_target, escalation_target
 
@@ -175,7 +175,7 @@ async def routed_answer(
             async for reply in escalate(info, target.model, *args):
                 yield reply, info
         except Exception as exc:
-            reason = exc.user_message if isinstance(exc, AnthropicError) else user_error(exc).message
+            reason = exc.user_message if isinstance(exc, AnthropicError) else user_message(exc)
             log.warning("escalation to %s failed (%s): answering at the edge", target.model, type(exc).__name__)
             info.route, info.model = FALLBACK, edge_model
             info.note = f"Escalation to {target.label} failed: {reason} Answered by the edge model instead."

@@ -8,7 +8,7 @@ the question is escalated to a stronger model (a large Workers AI model, or Clau
     summary.py    the session's split and the money saved against sending everything to the big model
 """
 
-from .anthropic import Anthropic, AnthropicError, AnthropicSettings, price_usd
+from ...anthropic import Anthropic, AnthropicError, AnthropicSettings, price_usd
 from .judge import COMPLEX, SIMPLE, EmbeddingJudge, KeywordJudge, LLMJudge, Verdict, labelled_set
 from .router import EDGE, ESCALATED, FALLBACK, OFFLINE, OFFLINE_ESCALATION, RouteInfo, default_judge, routed_answer
 from .summary import RouteSummary, SummaryStore, summaries

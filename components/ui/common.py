@@ -10,32 +10,23 @@ import gradio as gr
 from gradio.blocks import Block
 from gradio_client.utils import is_http_url_like
 
-from .downloads import DownloadRefused, fetch
-from .errors import InputProblem
-from .backend import default_model, is_offline, local_model_loaded, shared_catalogue, shared_client
-from .workers_ai import MODEL_ID_MAX_LENGTH, MODEL_ID_PATTERN, ModelInfo, WorkersAIError, builtin_models
+from ..core.downloads import DownloadRefused, fetch
+from ..core.errors import InputProblem, user_message
+from ..core.backend import default_model, is_offline, local_model_loaded, shared_catalogue, shared_client
+from ..workers_ai import MODEL_ID_MAX_LENGTH, MODEL_ID_PATTERN, ModelInfo, WorkersAIError, builtin_models
 
 log = logging.getLogger("showcase")
 
 
 def user_error(exc: Exception) -> gr.Error:
-    """Any failure as a gr.Error carrying one sentence for the person (the trace stays in the server log).
+    """Any failure as a gr.Error carrying one sentence for the person (components/core/errors.py says which, and
+    logs what needs logging).
 
     Gradio prints a full traceback for every gr.Error unless told not to: for a refusal (a budget, a bad file) that
-    is noise, and formatting it is CPU a visitor can make the app spend at will. What needs logging is logged here,
-    once, as one line or (for the unexpected) with its trace."""
+    is noise, and formatting it is CPU a visitor can make the app spend at will."""
     if isinstance(exc, gr.Error):
         return exc
-    if isinstance(exc, InputProblem):
-        return quiet_error(str(exc))
-    if isinstance(exc, WorkersAIError):
-        message = exc.user_message
-        if exc.request_id:
-            message += f" (request id {exc.request_id})"
-        log.warning("Workers AI error: %s", exc)
-        return quiet_error(message)
-    log.exception("unexpected error")  # the trace goes to the server log, never to the page
-    return quiet_error("Something unexpected went wrong on the server; the details are in its log. Please try again.")
+    return quiet_error(user_message(exc))
 
 
 def quiet_error(message: str) -> gr.Error:

@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from ..workers_ai import SSEDecoder, retry_delay
+from .workers_ai import SSEDecoder, retry_delay
 
 log = logging.getLogger("routing")
 
