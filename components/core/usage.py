@@ -50,7 +50,7 @@ from pathlib import Path
 from . import ledger_store as sql
 from .backend import shared_client
 from .ledger_store import LedgerUnavailable, Store
-from .errors import BudgetExceeded, InputProblem
+from .errors import BudgetExceeded
 from .visitors import identity_of
 from ..workers_ai import CHAT, Estimate, capture, format_neurons, until_utc_midnight
 

@@ -16,10 +16,10 @@ from ..core.conversation import (
     DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, MAX_TOKENS_RANGE, OFFLINE_SYSTEM_PROMPT,
     TEMPERATURE_RANGE, answer, api_history,
 )
-from ..ui.header import refresh_meter
+from ..ui.panels import after_answer, notice
 from ..ui.how_it_works import describe_trace, panel, sent_requests
 from ..ui.common import (
-    api_endpoint, concurrency_limit, friendly_errors, loading_note, model_dropdown, setup_notice, user_error,
+    api_endpoint, concurrency_limit, friendly_errors, loading_note, model_dropdown, user_error,
 )
 from ..core.usage import session_key
 from ..workers_ai import CHAT, capture
@@ -106,8 +106,7 @@ async def chat(
 def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     """The Chat tab; each answer refreshes the header `meter` (if given). Returns its model dropdown, for the
     app to fill from the live catalogue."""
-    if notice := setup_notice() or (OFFLINE_NOTICE if is_offline() else ""):
-        gr.Markdown(notice, elem_classes="setup-notice")
+    notice(offline=OFFLINE_NOTICE)
     with gr.Row(equal_height=True):  # side by side on a laptop; one above the other on a phone (min_width)
         model = model_dropdown(CHAT, info="Any text-generation model id works; the list is the live catalogue.",
                                min_width=280)
@@ -137,8 +136,7 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     panel("chat", requests)
     # The statistics line changes when an answer starts and when it is complete (with its cost): the cue to
     # bring the header meter up to date. ChatInterface keeps its own events to itself.
-    if meter is not None:
-        stats.change(refresh_meter, None, meter, api_visibility="private", queue=False, show_progress="hidden")
+    after_answer(stats.change, "chat", meter=meter)
 
     parameters = [model, system_prompt, max_tokens, temperature]
     api_endpoint(chat, "chat", parameters)  # message in, the reply alone out

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..ui.answer_cost import cost_line, show_cost_after
-from ..ui.how_it_works import panel, show_requests_after
+from ..ui.how_it_works import panel
+from ..ui.panels import after_answer, cost_line, notice
 from ..ui.embedding_plots import cosine_matrix, heatmap_figure, map_figure, short_labels
 from ..core.errors import InputProblem
-from ..ui.common import announce_loading, concurrency_limit, friendly_errors, model_dropdown, setup_notice
+from ..ui.common import announce_loading, concurrency_limit, friendly_errors, model_dropdown
 from ..core.backend import default_model, model_or_default, shared_client
 from ..core.usage import metered
 from ..core.tokens import embedding_tokens
@@ -248,8 +248,7 @@ MODEL_INFO = (
 def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     """Build the tab inside the current Blocks/Tab context, each answer refreshing the header `meter` (if
     given); return its model dropdown for catalogue refreshes."""
-    if notice := setup_notice():
-        gr.Markdown(notice, elem_classes="setup-notice")
+    notice()
     gr.Markdown(
         "Embeddings turn text into vectors whose directions encode meaning: sentences that say the same thing "
         "point the same way, even with different words. One model serves both tools below."
@@ -314,10 +313,8 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     requests = panel("embeddings")
     compared = compare.click(similarity, [sentences, model], [heatmap, sentence_map, matrix],
                              api_name="similarity", concurrency_limit=concurrency_limit())
-    show_cost_after(compared, "similarity", similarity_cost, meter)
-    show_requests_after(compared, "similarity", requests)
+    after_answer(compared.then, "similarity", cost=similarity_cost, requests=requests, meter=meter)
     searched = search_btn.click(search, [query, corpus, top_k, model], [results], api_name="search",
                                 concurrency_limit=concurrency_limit())
-    show_cost_after(searched, "search", search_cost, meter)
-    show_requests_after(searched, "search", requests)
+    after_answer(searched.then, "search", cost=search_cost, requests=requests, meter=meter)
     return [(EMBEDDINGS, model)]

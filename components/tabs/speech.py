@@ -30,11 +30,11 @@ from ..core import audio as audio_files
 from ..core.subtitles import (
     Word, cues_from_words, estimated_seconds, parse_words, to_srt, to_vtt, words_from_segments, words_from_text,
 )
-from ..ui.answer_cost import cost_line, show_cost_after
-from ..ui.how_it_works import panel, show_requests_after
+from ..ui.how_it_works import panel
+from ..ui.panels import after_answer, cost_line, notice
+from ..core.errors import InputProblem
 from ..ui.common import (
-    MAX_UPLOAD_BYTES, InputProblem, announce_loading, concurrency_limit, fetch_links_capped, friendly_errors,
-    model_dropdown, setup_notice,
+    MAX_UPLOAD_BYTES, announce_loading, concurrency_limit, fetch_links_capped, friendly_errors, model_dropdown,
 )
 from ..core.backend import default_model, model_or_default, shared_client
 from ..core.usage import metered
@@ -238,8 +238,7 @@ def _show_options(model: str):
 def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     """Build the tab inside the current Blocks/Tab, each answer refreshing the header `meter` (if given);
     returns the model dropdown for the catalogue to fill."""
-    if notice := setup_notice():
-        gr.Markdown(notice, elem_classes="setup-notice")
+    notice()
     turbo = takes_base64_json(default_model(SPEECH))
     with gr.Row():
         with gr.Column():
@@ -277,6 +276,5 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
         transcribe, [recording, model, language, task], [text, vtt, srt, player],
         api_name="transcribe", concurrency_limit=concurrency_limit(),
     )
-    show_cost_after(answered, "transcribe", cost, meter)
-    show_requests_after(answered, "transcribe", requests)
+    after_answer(answered.then, "transcribe", cost=cost, requests=requests, meter=meter)
     return [(SPEECH, model)]

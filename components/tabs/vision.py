@@ -20,12 +20,10 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..ui.answer_cost import cost_line, show_cost_after
-from ..ui.how_it_works import panel, show_requests_after
-from ..ui.common import (
-    InputProblem, announce_loading, concurrency_limit, fetch_links_capped, friendly_errors, model_dropdown,
-    setup_notice,
-)
+from ..ui.how_it_works import panel
+from ..ui.panels import after_answer, cost_line, notice
+from ..core.errors import InputProblem
+from ..ui.common import announce_loading, concurrency_limit, fetch_links_capped, friendly_errors, model_dropdown
 from ..core.backend import default_model, model_or_default, shared_client
 from ..core.usage import metered
 from ..workers_ai import VISION, ProtocolError, estimate
@@ -185,8 +183,7 @@ async def classify(
 def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     """The Vision tab; each answer refreshes the header `meter` (if given). Returns its model dropdown, for the
     app to fill from the live catalogue."""
-    if notice := setup_notice():
-        gr.Markdown(notice, elem_classes="setup-notice")
+    notice()
     with gr.Row(equal_height=False):
         with gr.Column():
             image = ImageInput(
@@ -204,6 +201,5 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
         button.click(classify, [image, model], labels, api_name="classify", concurrency_limit=concurrency_limit()),
         image.upload(classify, [image, model], labels, api_visibility="private", concurrency_limit=concurrency_limit()),
     ):
-        show_cost_after(event, "classify", cost, meter)
-        show_requests_after(event, "classify", requests)
+        after_answer(event.then, "classify", cost=cost, requests=requests, meter=meter)
     return [(VISION, model)]

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 
 import gradio as gr
 from gradio.blocks import Block
 from gradio_client.utils import is_http_url_like
 
 from ..core.downloads import DownloadRefused, fetch
-from ..core.errors import InputProblem, user_message
+from ..core.errors import user_message
 from ..core.backend import default_model, is_offline, local_model_loaded, shared_catalogue, shared_client
-from ..workers_ai import MODEL_ID_MAX_LENGTH, MODEL_ID_PATTERN, ModelInfo, WorkersAIError, builtin_models
-
-log = logging.getLogger("showcase")
+from ..workers_ai import MODEL_ID_MAX_LENGTH, MODEL_ID_PATTERN, ModelInfo, builtin_models
 
 
 def user_error(exc: Exception) -> gr.Error:
@@ -115,16 +112,6 @@ async def refresh_models(task: str, current: str | None = None):
     """Fill a dropdown from the live catalogue (cached), keeping the current choice."""
     models = await shared_catalogue().models(task)
     return gr.update(choices=model_choices(models), value=current or default_model(task))
-
-
-def setup_notice() -> str:
-    """One sentence on the page when no account is configured; empty otherwise."""
-    if shared_client().settings.configured:  # Cloudflare, or the offline engine
-        return ""
-    return (
-        "**No Cloudflare account configured.** Set `CLOUDFLARE_ACCOUNT_ID` and `CLOUDFLARE_API_TOKEN` "
-        "(a token with *Workers AI Read* and *Edit*) in the environment and restart — see the README."
-    )
 
 
 # Concurrency is a decision. Cloud calls spend their time waiting on the network, so many run at once:

@@ -5,7 +5,7 @@ after each answer a private event shows this session's last record for that acti
 id as `{account_id}`), headers by name with the token as `$CLOUDFLARE_API_TOKEN`, body type and size, the JSON
 body with long values shortened (as recorded: a base64 upload is never kept whole), and the answer's status and
 time. The public endpoints return what they always returned; the panel reaches the page the same way the cost
-line does (components/answer_cost.py).
+line does (components/ui/panels.py).
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import time
 import gradio as gr
 
 from ..core.backend import is_offline
-from ..core.usage import session_key
-from ..workers_ai import SentRequest, Trace, recent
+from ..workers_ai import SentRequest, Trace
 
 # What each action does, in a sentence or two: the static half of the panel.
 EXPLAINERS = {
@@ -110,12 +109,3 @@ def panel(topic: str, requests: gr.Markdown | None = None) -> gr.Markdown:
             return sent_requests()
         requests.render()
         return requests
-
-
-def show_requests_after(event, action: str, requests: gr.Markdown) -> None:
-    """After `event` (success or failure), show what this session's last `action` sent."""
-
-    def show(request: gr.Request) -> str:
-        return describe_trace(recent((session_key(request), action)))
-
-    event.then(show, None, requests, api_visibility="private", queue=False, show_progress="hidden")
