@@ -10,7 +10,9 @@ import pytest
 import soundfile
 from PIL import Image
 
+from components.core.backend import default_model
 from components.tabs import chat, embeddings, speech, vision
+from components.workers_ai import CHAT, VISION
 from tests.conftest import ASSETS
 
 OK = "ok"
@@ -28,7 +30,7 @@ def outcome(coro):
 
 def run_chat(message):
     async def drain():
-        async for _ in chat.chat(message, chat.default_model(chat.CHAT), "", 64, 0.6):
+        async for _ in chat.chat(message, default_model(CHAT), "", 64, 0.6):
             pass
 
     return drain()
@@ -71,7 +73,7 @@ IMAGES = {
 @pytest.mark.parametrize("case", IMAGES, ids=list(IMAGES))
 def test_images(client, fake, tmp_path, case):
     make, expected = IMAGES[case]
-    result = outcome(vision.classify(image_file(tmp_path, "input.png", make), vision.default_model(vision.VISION)))
+    result = outcome(vision.classify(image_file(tmp_path, "input.png", make), default_model(VISION)))
     assert expected in result
     assert fake.count() == (1 if expected == OK else 0), "bad files never leave the app"
 
@@ -183,7 +185,7 @@ CHAT_PARAMETERS = {
 @pytest.mark.parametrize("case", CHAT_PARAMETERS, ids=list(CHAT_PARAMETERS))
 def test_chat_parameters(client, fake, case):
     overrides, expected = CHAT_PARAMETERS[case]
-    arguments = dict(message="Hello", model=chat.default_model(chat.CHAT), system_prompt="", max_tokens=64,
+    arguments = dict(message="Hello", model=default_model(CHAT), system_prompt="", max_tokens=64,
                      temperature=0.6) | overrides
 
     async def drain():

@@ -3,8 +3,10 @@
 import gradio as gr
 import pytest
 
-from components.tabs import chat, chat_routing
 from components.core import conversation
+from components.core.backend import default_model
+from components.tabs import chat, chat_routing
+from components.workers_ai import CHAT
 from tests.conftest import answer, collect
 from tests.fake_workers_ai import Fault
 
@@ -28,7 +30,7 @@ def test_parameters_reach_the_request(client, fake):
 
 def test_reply_streams_in_steps_and_stats_come_last(client, fake):
     fake.token_delay = 0.02  # tokens that arrive together are merged into one update (see coalesce)
-    outputs = answer(chat.respond("Hello", [], chat.default_model(chat.CHAT), "", 256, 0.6))
+    outputs = answer(chat.respond("Hello", [], default_model(CHAT), "", 256, 0.6))
     replies = [reply for reply, _ in outputs]
     assert len(set(replies)) >= 3, "the reply must grow in several steps"
     assert all(a in b for a, b in zip(replies, replies[1:])), "each step extends the previous one"
