@@ -3,26 +3,24 @@
 `/chat` is the public API: message + parameters in, the reply text out (streamed, cumulative). The
 per-answer statistics (tokens, time to first token, tokens/s, estimated neurons) live in their own element on
 the page and never in the reply, so API and MCP users get exactly what the model said. The answer itself, its
-checks and its metering are components/conversation.py; Auto-route is components/chat_routing.py.
+checks and its metering are components/core/conversation.py; Auto-route is components/tabs/chat_routing.py.
 """
 
 from __future__ import annotations
 
 import gradio as gr
 
-from . import chat_routing
-from ..core.backend import default_model, is_offline, model_or_default
+from ..core.backend import is_offline, model_or_default
 from ..core.conversation import (
     DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, MAX_TOKENS_RANGE, OFFLINE_SYSTEM_PROMPT,
     TEMPERATURE_RANGE, answer, api_history,
 )
-from ..ui.panels import after_answer, notice
-from ..ui.how_it_works import describe_trace, panel, sent_requests
-from ..ui.common import (
-    api_endpoint, concurrency_limit, friendly_errors, loading_note, model_dropdown, user_error,
-)
 from ..core.usage import session_key
+from ..ui.common import api_endpoint, concurrency_limit, friendly_errors, loading_note, model_dropdown, user_error
+from ..ui.how_it_works import describe_trace, panel, sent_requests
+from ..ui.panels import after_answer, notice
 from ..workers_ai import CHAT, capture
+from . import chat_routing
 
 OFFLINE_NOTICE = (
     "**Offline mode:** answers come from SmolLM2-135M, a *tiny* local model — fine for seeing streaming work, "
@@ -43,7 +41,7 @@ async def respond(message, history, model, system_prompt, max_tokens, temperatur
 
     A failure becomes a notice in the conversation instead of an exception: Gradio 6.31's ChatInterface
     leaves its textbox disabled after its function raises, and the visitor could not type again.
-    In Auto-route mode (components/chat_routing.py) each message is judged and routed first.
+    In Auto-route mode (components/tabs/chat_routing.py) each message is judged and routed first.
     """
     reply, line = "", None
     with capture((session_key(request), PAGE_ANSWER)) as sent:  # every request of this answer
@@ -56,27 +54,31 @@ async def respond(message, history, model, system_prompt, max_tokens, temperatur
 
 
 async def _respond(message, history, model, system_prompt, max_tokens, temperature, route_mode, request):
-    if route_mode == chat_routing.AUTO_ROUTE:
-        async for item in chat_routing.respond_routed(message, history, model, system_prompt, max_tokens,
-                                                      temperature, request):
-            yield item
-        return
+    """(reply, statistics or route line) pairs for the page, whichever the mode; a failure ends the reply with a
+    notice instead of raising."""
     model = model_or_default(model, CHAT)
     if note := loading_note(model):
         yield "", f"*{note}*"
+    lines = chat_routing.route_lines if route_mode == chat_routing.AUTO_ROUTE else _stat_lines
     reply = ""
     try:
-        async for reply, stats in answer(message, history, model, system_prompt, max_tokens, temperature, request):
-            yield reply, stats.line() if stats.finished else "*streaming…*"
+        async for reply, line in lines(message, history, model, system_prompt, max_tokens, temperature, request):
+            yield reply, line
     except Exception as exc:
         notice = ERROR_PREFIX + user_error(exc).message
         yield ([reply] if reply else []) + [notice], ""
 
 
+async def _stat_lines(message, history, model, system_prompt, max_tokens, temperature, request):
+    """Single-model chat: the reply so far, and its statistics line once it is complete."""
+    async for reply, stats in answer(message, history, model, system_prompt, max_tokens, temperature, request):
+        yield reply, stats.line() if stats.finished else "*streaming…*"
+
+
 @friendly_errors
 async def chat(
     message: str,
-    model: str = default_model(CHAT),
+    model: str = "",
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
     max_tokens: float = DEFAULT_MAX_TOKENS,
     temperature: float = 0.6,

@@ -1,5 +1,5 @@
 """The chat tab's Auto-route mode: the mode switch, the route line under each answer, the session summary, and
-the public `/chat_routed` endpoint. The routing itself lives in components/routing.
+the public `/chat_routed` endpoint. The routing itself lives in components/core/routing.
 
 In Auto-route each message is judged first and answered by the tab's model (the edge) or escalated; the
 statistics line under the answer becomes its route line (route, verdict and score, cost), and the summary under
@@ -11,11 +11,10 @@ from __future__ import annotations
 import gradio as gr
 
 from ..core import routing
-from ..core.backend import default_model, is_offline, model_or_default
-from ..core.conversation import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, api_history
-from ..ui.common import api_endpoint, friendly_errors, loading_note, user_error
+from ..core.backend import is_offline
+from ..core.conversation import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, api_history
 from ..core.usage import session_key
-from ..workers_ai import CHAT
+from ..ui.common import api_endpoint, friendly_errors
 
 SINGLE_MODEL, AUTO_ROUTE = "Single model", "Auto-route"
 ROUTE_MODES = [SINGLE_MODEL, AUTO_ROUTE]
@@ -36,22 +35,14 @@ def summary_box() -> gr.Markdown:
     return gr.Markdown(routing.summary.EMPTY, elem_classes="route-summary", elem_id="route-summary")
 
 
-async def respond_routed(message, history, model, system_prompt, max_tokens, temperature,
-                         request: gr.Request | None = None):
-    """The page's chat function in Auto-route: the reply streams into the chat, the route line beside it."""
-    model = model_or_default(model, CHAT)
-    if note := loading_note(model):
-        yield "", f"*{note}*"
-    reply = ""
-    try:
-        async for reply, info in routing.routed_answer(message, history, model, system_prompt, max_tokens,
-                                                       temperature, request):
-            if info.finished:  # counted before the page sees the final line, whose change refreshes the summary
-                routing.summaries.add(session_key(request), info)
-            yield reply, info.line()
-    except Exception as exc:
-        notice = ERROR_PREFIX + user_error(exc).message
-        yield ([reply] if reply else []) + [notice], ""
+async def route_lines(message, history, model, system_prompt, max_tokens, temperature, request=None):
+    """Auto-route for the page: the reply so far and its route line; a finished answer joins the session summary
+    (before the page sees the final line, whose change refreshes the summary)."""
+    async for reply, info in routing.routed_answer(message, history, model, system_prompt, max_tokens,
+                                                   temperature, request):
+        if info.finished:
+            routing.summaries.add(session_key(request), info)
+        yield reply, info.line()
 
 
 def session_summary(request: gr.Request) -> str:
@@ -62,7 +53,7 @@ def session_summary(request: gr.Request) -> str:
 @friendly_errors
 async def chat_routed(
     message: str,
-    model: str = default_model(CHAT),
+    model: str = "",
     system_prompt: str = DEFAULT_SYSTEM_PROMPT,
     max_tokens: float = DEFAULT_MAX_TOKENS,
     temperature: float = 0.6,
