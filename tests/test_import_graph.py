@@ -1,5 +1,6 @@
 """The modules under components/ import each other in one direction: no circle, however long, at import time or
-inside a function (a deferred import that dodges a circle is still a circle)."""
+inside a function (a deferred import that dodges a circle is still a circle), and each layer only the ones below it:
+the clients (workers_ai/, local/, anthropic.py) ← core/ (no gradio) ← ui/ ← tabs/ ← app.py."""
 
 import ast
 from pathlib import Path
@@ -61,3 +62,84 @@ def test_no_import_circle_under_components():
         if name not in state:
             visit(name, [])
     assert not circles, "import circles:\n" + "\n".join(circles)
+
+
+# ── the layers: each imports only those below it ───────────────────────────────────────────
+
+CLIENTS, CORE, UI, TABS = "clients", "core", "ui", "tabs"
+RANK = {CLIENTS: 0, CORE: 1, UI: 2, TABS: 3}
+CLIENT_PACKAGES = ("components.workers_ai", "components.local", "components.anthropic")
+GRADIO = ("gradio", "gradio_client")
+OPTIONAL = "components.local"  # the offline stack: its packages may be absent (a cloud-only Space)
+
+
+def layer_of(name: str) -> str:
+    if any(name == package or name.startswith(package + ".") for package in CLIENT_PACKAGES):
+        return CLIENTS
+    for layer in (CORE, UI, TABS):
+        if name == f"components.{layer}" or name.startswith(f"components.{layer}."):
+            return layer
+    raise AssertionError(f"{name} belongs to no layer: put it in components/core, ui or tabs, or a client package")
+
+
+def all_imports(path: Path) -> list[tuple[str, bool]]:
+    """Every module `path` names in an import (absolute, with relative ones resolved), and whether the import is
+    deferred (inside a function)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    deferred = {id(node) for fn in ast.walk(tree) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                for node in ast.walk(fn) if isinstance(node, (ast.Import, ast.ImportFrom))}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, id(node) in deferred) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            found.append((base, id(node) in deferred))
+    return found
+
+
+def test_every_module_is_in_a_layer():
+    for name in known_modules():
+        if name != "components":
+            layer_of(name)
+
+
+def test_each_layer_imports_only_those_below_it():
+    modules = known_modules()
+    wrong = []
+    for name, path in modules.items():
+        if name == "components":
+            continue
+        for target in imports_of(name, path, set(modules)):
+            if RANK[layer_of(target)] > RANK[layer_of(name)]:
+                wrong.append(f"{name} ({layer_of(name)}) imports {target} ({layer_of(target)})")
+    assert not wrong, "arrows that run up:\n" + "\n".join(wrong)
+
+
+def test_ui_is_the_only_layer_that_imports_gradio():
+    """The clients and the core run without gradio: a script, a test or another front end can use them."""
+    wrong = [f"{name} imports {target}" for name, path in known_modules().items()
+             if name != "components" and layer_of(name) in (CLIENTS, CORE)
+             for target, _ in all_imports(path) if target.split(".")[0] in GRADIO]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_nothing_imports_the_app():
+    """app.py composes the tabs; nothing under components/ knows it exists."""
+    wrong = [f"{name} imports {target}" for name, path in known_modules().items()
+             for target, _ in all_imports(path) if target == "app" or target.startswith("app.")]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_deferred_import_of_our_own_modules():
+    """An import inside a function that names one of our modules is how a circle gets dodged; the only ones allowed
+    reach for the optional offline stack, whose packages a cloud-only install lacks."""
+    wrong = [f"{name}: {target}" for name, path in known_modules().items()
+             for target, deferred in all_imports(path)
+             if deferred and target.startswith("components") and not target.startswith(OPTIONAL)]
+    assert not wrong, "deferred imports of components modules:\n" + "\n".join(wrong)
