@@ -143,3 +143,45 @@ def test_no_deferred_import_of_our_own_modules():
              for target, deferred in all_imports(path)
              if deferred and target.startswith("components") and not target.startswith(OPTIONAL)]
     assert not wrong, "deferred imports of components modules:\n" + "\n".join(wrong)
+
+
+# ── importing does nothing ───────────────────────────────────────────────────────────────────
+
+IMPORT_EVERYTHING = """
+import importlib, json, os, pkgutil, threading
+before = {thread.ident for thread in threading.enumerate()}
+import components
+for found in pkgutil.walk_packages(components.__path__, "components."):
+    if not found.name.endswith("__main__"):
+        importlib.import_module(found.name)
+from components.core import backend, usage
+from components.core.routing import router, targets
+from components.local import MODELS
+print(json.dumps({
+    "backend chosen": backend._client is not None or backend._catalogue is not None,
+    "ledgers opened": sorted(usage._ledgers),
+    "judge made": router._default_judge is not None,
+    "anthropic client made": targets._anthropic is not None,
+    "models loaded": sorted(name for name, entry in MODELS.items() if entry.loaded),
+    "threads started": len({thread.ident for thread in threading.enumerate()} - before),
+    "files written": os.listdir(os.environ["DEMO_STATE_DIR"]),
+}))
+"""
+
+
+def test_importing_every_module_chooses_no_backend_and_starts_nothing(tmp_path):
+    """The backend, the ledger, the judge and the models are made on first use, never while a module imports: a
+    test, a script or the app decides when (and with which settings) they come to life."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DEMO_STATE_DIR": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-c", IMPORT_EVERYTHING], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.splitlines()[-1]) == {
+        "backend chosen": False, "ledgers opened": [], "judge made": False, "anthropic client made": False,
+        "models loaded": [], "threads started": 0, "files written": [],
+    }
