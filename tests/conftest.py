@@ -6,11 +6,11 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-for _name in ("CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_BASE_URL", "CLOUDFLARE_AI_GATEWAY",
-              "CLOUDFLARE_AI_GATEWAY_TOKEN", "CLOUDFLARE_AI_GATEWAY_URL", "DEMO_NEURON_BUDGET_PER_VISITOR",
-              "DEMO_NEURON_BUDGET_TOTAL", "DEMO_STATE_DIR", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL",
-              "ROUTING_ESCALATION_MODEL", "SPACE_ID", "GRADIO_MCP_SERVER"):
-    os.environ.pop(_name, None)  # tests configure the client and budgets explicitly, never from the developer's shell
+from components.core.settings import VARIABLES  # noqa: E402 (imports no gradio)
+
+for _variable in VARIABLES:  # every setting of the app, but the guards above
+    if not _variable.guard:  # tests configure the client and budgets explicitly, never from the developer's shell
+        os.environ.pop(_variable.name, None)
 # The launched test apps run as if behind one proxy of ours, so that tests can play many visitors from this one
 # machine by sending X-Forwarded-For (components/core/visitors.py); tests of the default (0) set it themselves.
 os.environ["DEMO_TRUSTED_PROXY_HOPS"] = "1"

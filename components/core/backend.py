@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 
 from .errors import InputProblem
+from .settings import environment
 from ..workers_ai import Catalogue, InvalidModelIdError, Settings, WorkersAI, check_model_id
 from ..workers_ai import default_model as _default_model
 
@@ -21,16 +22,16 @@ _catalogue: Catalogue | None = None
 
 def client_from_env(env: Mapping[str, str] | None = None) -> WorkersAI:
     """Cloudflare if CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are set; otherwise the offline engine."""
-    settings = Settings.from_env(env)
-    if settings.configured:
-        return WorkersAI(settings)
+    cloudflare = Settings.from_env(environment(env))
+    if cloudflare.configured:
+        return WorkersAI(cloudflare)
     try:
         from ..local import offline_client
 
         return offline_client()
     except ImportError as exc:  # the offline stack is optional (e.g. a cloud-only Space): the tabs say what to set
         log.warning("no Cloudflare account and no offline engine (%s): install it with `make run`", exc)
-        return WorkersAI(settings)
+        return WorkersAI(cloudflare)
 
 
 def shared_client() -> WorkersAI:

@@ -47,7 +47,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import ledger_store as sql
+from . import ledger_store as sql, settings
 from .backend import shared_client
 from .ledger_store import LedgerUnavailable, Store
 from .errors import BudgetExceeded
@@ -78,7 +78,6 @@ class Budgets:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Budgets:
-        env = os.environ if env is None else env
         return cls(_neurons(env, "DEMO_NEURON_BUDGET_PER_VISITOR"), _neurons(env, "DEMO_NEURON_BUDGET_TOTAL"))
 
     @property
@@ -86,9 +85,10 @@ class Budgets:
         return self.per_visitor is not None or self.total is not None
 
 
-def _neurons(env: Mapping[str, str], name: str) -> float | None:
+def _neurons(env: Mapping[str, str] | None, name: str) -> float | None:
     """A budget from the environment. A typo must not silently leave a public Space unbounded: it stops the app."""
-    raw = (env.get(name) or "").strip().replace(",", "").replace("_", "")
+    given = settings.raw(name, env)
+    raw = (given or "").strip().replace(",", "").replace("_", "")
     if not raw:
         return None
     try:
@@ -96,7 +96,7 @@ def _neurons(env: Mapping[str, str], name: str) -> float | None:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a number of neurons per UTC day, such as 5000; it is {env[name]!r}.")
+        raise ValueError(f"{name} must be a number of neurons per UTC day, such as 5000; it is {given!r}.")
     return value
 
 
@@ -155,9 +155,8 @@ class Ledger:
     @classmethod
     def from_env(cls, backend: str, env: Mapping[str, str] | None = None) -> Ledger:
         """Budgets bound Workers AI only: the offline engine's calls cost nothing."""
-        env = os.environ if env is None else env
         budgets = Budgets() if backend == "local" else Budgets.from_env(env)
-        return cls(backend, budgets, env.get("DEMO_STATE_DIR") or None)
+        return cls(backend, budgets, settings.raw("DEMO_STATE_DIR", env) or None)
 
     @property
     def persistent(self) -> bool:

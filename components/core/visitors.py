@@ -27,9 +27,10 @@ import hmac
 import ipaddress
 import json
 import logging
-import os
 import secrets
 from collections.abc import Mapping
+
+from . import settings
 
 log = logging.getLogger("showcase")
 
@@ -47,10 +48,9 @@ _LOOPBACK = ("127.0.0.1", "::1")
 def trusted_proxy_hops(env: Mapping[str, str] | None = None) -> int:
     """DEMO_TRUSTED_PROXY_HOPS, by default 1 on a Hugging Face Space and 0 elsewhere. A typo stops the app: a
     public Space must not silently trust, or ignore, the wrong header."""
-    env = os.environ if env is None else env
-    raw = (env.get("DEMO_TRUSTED_PROXY_HOPS") or "").strip()
+    raw = settings.read("DEMO_TRUSTED_PROXY_HOPS", env)
     if not raw:
-        return 1 if env.get("SPACE_ID") else 0
+        return 1 if settings.raw("SPACE_ID", env) else 0
     if not raw.isdigit() or int(raw) > 10:
         raise ValueError(f"DEMO_TRUSTED_PROXY_HOPS must be a whole number of proxies, 0-10; it is {raw!r}.")
     return int(raw)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .. import settings
 from ..backend import is_offline
 from ...workers_ai import USD_PER_NEURON, Estimate, InvalidModelIdError, check_model_id, estimate, short_name
 from ...anthropic import Anthropic, AnthropicSettings, price_usd
@@ -57,13 +57,12 @@ class Target:
 
 def escalation_target(env: Mapping[str, str] | None = None) -> Target | None:
     """The live escalation target, or None offline."""
-    env = os.environ if env is None else env
     if is_offline():
         return None
-    anthropic = AnthropicSettings.from_env(env)
+    anthropic = AnthropicSettings.from_env(settings.environment(env))
     if anthropic.configured:
         return Target(ANTHROPIC, anthropic.model)
-    return Target(WORKERS_AI, _escalation_model((env.get("ROUTING_ESCALATION_MODEL") or "").strip()))
+    return Target(WORKERS_AI, _escalation_model(settings.read("ROUTING_ESCALATION_MODEL", env)))
 
 
 @functools.cache  # one warning per bad value, not one per question
@@ -90,7 +89,7 @@ _anthropic: Anthropic | None = None
 
 def anthropic_client() -> Anthropic:
     """The Anthropic client for the current environment (one installed with `use_anthropic` wins)."""
-    return _anthropic or Anthropic(AnthropicSettings.from_env())
+    return _anthropic or Anthropic(AnthropicSettings.from_env(settings.environment()))
 
 
 def use_anthropic(client: Anthropic | None) -> None:
