@@ -14,9 +14,10 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-from components.ui import gradio_tuning  # noqa: E402
+from components.ui import gradio_patches  # noqa: E402
 
-gradio_tuning.mark_matplotlib_absent()  # before gradio is imported: see components/ui/gradio_tuning.py
+# Before the Blocks are built; none when SHOWCASE_GRADIO_PATCHES=0 or on another Gradio: see the module.
+GRADIO_PATCHES = gradio_patches.apply()
 import gradio as gr  # noqa: E402
 
 from components.tabs import chat, cost as cost_tab, embeddings, speech, vision  # noqa: E402
@@ -25,8 +26,6 @@ from components.ui.common import MAX_UPLOAD_BYTES, refresh_models  # noqa: E402
 from components.core.backend import shared_client  # noqa: E402
 from components.core.visitors import VisitorMiddleware  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
-
-gradio_tuning.tune()
 
 THEME = gr.themes.Soft(primary_hue="orange", secondary_hue="amber")  # built-in: bundled fonts, no CDN
 

@@ -1,38 +1,13 @@
-"""Measured costs of Gradio 6.31 that this app removes (bench/README.md has the numbers, before and after).
+"""Every patch this app makes to Gradio (and the libraries under it), in one list, applied by app.py only.
 
-1. Every streamed update runs `import matplotlib` twice (`utils.MatplotlibBackendMananger`); when matplotlib is
-   not installed, each failed import searches sys.path again: ~20% of the CPU of a busy stream.
-   `mark_matplotlib_absent()` records the absence once, so the import fails at once with the ImportError
-   Gradio expects.
-2. Every new session (each browser tab, and each raw `POST /gradio_api/call/<api>` or MCP call without a session)
-   builds `SessionState`, which renders the config of *every* block of the page up front
-   (`state_holder.SessionState.__init__`): ~12 ms for this app's ~140 blocks, before the request can start;
-   and each event rebuilds the config of the blocks it touches (another ~1.4 ms for /chat's five inputs).
-   Gradio reads those configs only to list them all for a deep link (`SessionState.components`).
-   `lazy_session_config()` builds each entry when it is listed instead — from the block, and with the last
-   value, that Gradio would have used — so the listing is the same and nothing is paid until it is asked for.
-3. The queue's dispatch loop polls: with nothing to start it sleeps 1 ms and looks again, so a job waits
-   ~1 ms on average before it starts (and an idle app wakes 1,000 times a second). `prompt_queue()` wakes the loop
-   when a job is pushed or one finishes (the only moments it can have something new to start), and keeps a 10 ms
-   poll as a backstop.
-4. Starting a streamed event hops to a worker thread just to *create* the generator (`Blocks.call_function`
-   runs anything that is not a coroutine function through `anyio.to_thread.run_sync`): ~1.7 ms before the first
-   line of the function runs. Creating a generator runs none of its code, so `prompt_queue()` creates generators
-   in place; every other call still goes to the worker thread as before.
-5. Every API request (each POST and SSE GET of a call, each upload) runs Gradio's `login_check` dependency, a
-   plain function, so FastAPI sends it to a worker thread (~0.3 ms, and a thread per request under load).
-   It only compares values already at hand, so `inline_login_check()` has FastAPI run it in place.
-6. Each call also re-derives two things that do not change between calls: the type hints of the event's
-   function (`typing.get_type_hints`, for Gradio's special arguments: ~0.4 ms) and the app's root URL from the
-   request's URL and forwarding headers (two `httpx.URL` parses: ~0.4 ms). `remember_call_lookups()` keeps
-   both (bounded caches keyed by everything each one reads).
+Each patch says what it replaces and what it saved when last measured (bench/bench_patches.py runs the app with
+all of them off, each one alone, and all on; bench/README.md, "Gradio patches", has the table and the decisions).
 
-1 is applied by app.py before gradio is imported, 2–6 by `tune()` before the Blocks are built. 2–6 touch Gradio
-internals, so they apply to the pinned version only (pyproject.toml); on any other version they do nothing and
-Gradio behaves as shipped.
-tests/test_gradio_tuning.py checks that the lazy state lists exactly what Gradio's own would, that the queue
-still starts, streams and finishes jobs (one at a time and many at once, with a concurrency limit) when tuned, and
-that a login-protected app still refuses calls without a login.
+`apply()` is the one entry point: app.py calls it once, before the Blocks are built. It applies nothing when
+`SHOWCASE_GRADIO_PATCHES=0` (components/core/settings.py), and nothing on a Gradio other than the pinned one
+(`PINNED_GRADIO`, as pyproject.toml pins it): the patches replace Gradio internals checked on that version only,
+so elsewhere Gradio runs as shipped and the app logs one line saying so. Nothing else in components/ imports this
+module (tests/test_gradio_patches.py checks it); the tests and the benchmarks may.
 """
 
 from __future__ import annotations
@@ -40,39 +15,82 @@ from __future__ import annotations
 import asyncio
 import datetime
 import functools
+import importlib
+import importlib.util
 import inspect
+import logging
 import os
+import sys
 import threading
+from collections.abc import Callable
 from copy import copy
+from dataclasses import dataclass
 
 import anyio.to_thread
 
-from .absent_modules import mark_absent
+from components.core import settings
 
-TUNED_GRADIO = "6.31.0"
+PINNED_GRADIO = "6.31.0"  # pyproject.toml: gradio[mcp]==6.31.0
 
-
-def _on_pinned_gradio() -> bool:
-    import gradio
-
-    return gradio.__version__ == TUNED_GRADIO
+log = logging.getLogger("showcase")
 
 
-def mark_matplotlib_absent() -> None:
+@dataclass(frozen=True)
+class Patch:
+    name: str
+    replaces: tuple[str, ...]  # "module:attribute.path", or "sys.modules:name" for a module recorded as absent
+    saves: str  # as last measured (bench/README.md, "Gradio patches")
+    apply: Callable[[], None]  # idempotent
+
+    def active(self) -> bool:
+        """Whether every attribute this patch replaces is its replacement now (in this process)."""
+        return all(replaced(target) for target in self.replaces)
+
+
+def replaced(target: str) -> bool:
+    """Whether `target` ("module:attribute.path" or "sys.modules:name") holds this module's replacement."""
+    module_name, _, path = target.partition(":")
+    if module_name == "sys.modules":
+        return path in sys.modules and sys.modules[path] is None
+    value = importlib.import_module(module_name)
+    for part in path.split("."):
+        value = inspect.getattr_static(value, part) if isinstance(value, type) else getattr(value, part)
+    if isinstance(value, property):
+        value = value.fget
+    return (getattr(value, "__module__", None) == __name__) or type(value).__module__ == __name__
+
+
+# ── modules recorded as absent ───────────────────────────────────────────────────────────────
+
+
+def mark_absent(*names: str) -> None:
+    """Some libraries probe for an optional module with `import x` inside a function that runs on every request;
+    when the module is not installed, each failed import searches the whole sys.path again (~80 µs here).
+    `sys.modules[name] = None` makes that import fail at once with the ImportError (`ModuleNotFoundError`) those
+    libraries expect. A module that is installed (or already imported) is left alone."""
+    for name in names:
+        if name not in sys.modules and importlib.util.find_spec(name) is None:
+            sys.modules[name] = None
+
+
+def absent_matplotlib() -> None:
     mark_absent("matplotlib")
 
 
-def lazy_session_config() -> bool:
-    """Make new Gradio sessions cheap; returns whether it applied (only on the pinned Gradio)."""
-    from gradio import state_holder
+def absent_sniffio() -> None:
+    mark_absent("sniffio")
 
-    session_state = state_holder.SessionState
-    if not _on_pinned_gradio():
-        return False
-    if getattr(session_state, "_lazy_config", False):
-        return True
+
+# ── a new session's page config, built when it is listed ─────────────────────────────────────
+
+
+def lazy_session_config() -> None:
+    from gradio import state_holder
     from gradio.components import State
 
+    session_state = state_holder.SessionState
+    if getattr(session_state, "_lazy_config", False):
+        return
     patched = ("__init__", "__setitem__", "_update_config", "_update_value_in_config", "components")
     session_state.shipped = {name: session_state.__dict__[name] for name in patched}  # kept for the tests
     shipped_components = session_state.components.fget
@@ -142,10 +160,9 @@ def lazy_session_config() -> bool:
     session_state._update_value_in_config = _update_value_in_config
     session_state.components = property(components)
     session_state._lazy_config = True
-    return True
 
 
-# ── 3 and 4: the queue starts a job as soon as it can ───────────────────────────────────────────
+# ── the queue wakes when a job is pushed or finishes ─────────────────────────────────────────
 
 
 class _FreeWait(float):
@@ -190,41 +207,15 @@ class _QueueAsyncio:
         return await asyncio.sleep(delay, result)
 
 
-class _ToThread:
-    """`anyio.to_thread` as gradio.blocks sees it: a generator function is called in place (that only creates the
-    generator; its code runs later, when Gradio iterates it, on the thread Gradio chooses as before)."""
-
-    def __getattr__(self, name: str):
-        return getattr(anyio.to_thread, name)
-
-    @staticmethod
-    async def run_sync(fn, *args, **kwargs):
-        if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
-            return fn(*args)
-        return await anyio.to_thread.run_sync(fn, *args, **kwargs)
-
-
-class _BlocksAnyio:
-    """`anyio` as gradio.blocks sees it: the same module, with `_ToThread` as its `to_thread`."""
-
-    to_thread = _ToThread()
-
-    def __getattr__(self, name: str):
-        return getattr(anyio, name)
-
-
 QUEUE_BACKSTOP_S = 0.01
 
 
-def prompt_queue() -> bool:
-    """Start queued jobs without polling delay or a thread hop; returns whether it applied (pinned Gradio only)."""
-    from gradio import blocks, queueing
+def wakeable_queue() -> None:
+    from gradio import queueing
 
-    if not _on_pinned_gradio():
-        return False
     queue = queueing.Queue
-    if getattr(queue, "_prompt", False):
-        return True
+    if getattr(queue, "_wakeable", False):
+        return
     shipped_init, shipped_push, shipped_process_events = queue.__init__, queue.push, queue.process_events
 
     def __init__(self, *args, **kwargs) -> None:
@@ -249,12 +240,43 @@ def prompt_queue() -> bool:
 
     queue.__init__, queue.push, queue.process_events = __init__, push, process_events
     queueing.asyncio = _QueueAsyncio()
-    blocks.anyio = _BlocksAnyio()
-    queue._prompt = True
-    return True
+    queue._wakeable = True
 
 
-# ── 5: the login check runs in place ─────────────────────────────────────────────────────────
+# ── a streamed event's generator created in place ────────────────────────────────────────────
+
+
+class _ToThread:
+    """`anyio.to_thread` as gradio.blocks sees it: a generator function is called in place (that only creates the
+    generator; its code runs later, when Gradio iterates it, on the thread Gradio chooses as before)."""
+
+    def __getattr__(self, name: str):
+        return getattr(anyio.to_thread, name)
+
+    @staticmethod
+    async def run_sync(fn, *args, **kwargs):
+        if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+            return fn(*args)
+        return await anyio.to_thread.run_sync(fn, *args, **kwargs)
+
+
+class _BlocksAnyio:
+    """`anyio` as gradio.blocks sees it: the same module, with `_ToThread` as its `to_thread`."""
+
+    to_thread = _ToThread()
+
+    def __getattr__(self, name: str):
+        return getattr(anyio, name)
+
+
+def generators_in_place() -> None:
+    from gradio import blocks
+
+    if not isinstance(blocks.anyio, _BlocksAnyio):
+        blocks.anyio = _BlocksAnyio()
+
+
+# ── the login check run in place ─────────────────────────────────────────────────────────────
 
 
 def _is_login_check(func) -> bool:
@@ -262,15 +284,12 @@ def _is_login_check(func) -> bool:
         getattr(func, "__qualname__", "").endswith(".<locals>.login_check")
 
 
-def inline_login_check() -> bool:
-    """Have FastAPI run Gradio's `login_check` dependency in place; returns whether it applied."""
+def inline_login_check() -> None:
     from fastapi.dependencies import utils
 
-    shipped = getattr(utils, "run_in_threadpool", None)
-    if not _on_pinned_gradio() or shipped is None:
-        return False
+    shipped = utils.run_in_threadpool
     if getattr(shipped, "_inline_login_check", False):
-        return True
+        return
 
     async def run_in_threadpool(func, *args, **kwargs):
         if _is_login_check(func):
@@ -279,50 +298,105 @@ def inline_login_check() -> bool:
 
     run_in_threadpool._inline_login_check = True
     utils.run_in_threadpool = run_in_threadpool
-    return True
 
 
-# ── 6: what does not change between calls is derived once ───────────────────────────────────
-
-ORIGIN_HEADERS = ("x-forwarded-host", "x-gradio-server", "x-forwarded-proto")  # what get_request_origin reads
+# ── what does not change between calls, derived once ─────────────────────────────────────────
 
 
-def remember_call_lookups() -> bool:
-    """Cache the function type hints and the request origin Gradio derives per call; whether it applied."""
-    from gradio import route_utils, utils
+def cached_type_hints() -> None:
+    from gradio import utils
 
-    if not _on_pinned_gradio():
-        return False
     if getattr(utils.get_type_hints, "_remembered", False):
-        return True
-    shipped_hints, shipped_origin = utils.get_type_hints, route_utils.get_request_origin
-    hints_for = functools.lru_cache(maxsize=1024)(shipped_hints)  # keyed by the function: its hints are fixed
-    origins: dict[tuple, object] = {}  # (URL, route path, the headers it reads) → an immutable httpx.URL
-    evicting = threading.Lock()
+        return
+    shipped = utils.get_type_hints
+    hints_for = functools.lru_cache(maxsize=1024)(shipped)  # keyed by the function: its hints are fixed
 
     def get_type_hints(fn):
         try:
             return hints_for(fn)
         except TypeError:  # an unhashable callable
-            return shipped_hints(fn)
+            return shipped(fn)
+
+    get_type_hints._remembered = True
+    utils.get_type_hints = get_type_hints
+
+
+ORIGIN_HEADERS = ("x-forwarded-host", "x-gradio-server", "x-forwarded-proto")  # what get_request_origin reads
+
+
+def cached_request_origin() -> None:
+    from gradio import route_utils
+
+    if getattr(route_utils.get_request_origin, "_remembered", False):
+        return
+    shipped = route_utils.get_request_origin
+    origins: dict[tuple, object] = {}  # (URL, route path, the headers it reads) → an immutable httpx.URL
+    evicting = threading.Lock()
 
     def get_request_origin(request, route_path: str):
         key = (str(request.url), route_path, *(request.headers.get(name) for name in ORIGIN_HEADERS))
         origin = origins.get(key)
         if origin is None:
-            origin = shipped_origin(request, route_path)
+            origin = shipped(request, route_path)
             with evicting:  # also called from worker threads (Gradio's sync routes)
                 origins[key] = origin
                 while len(origins) > 256:  # bounded: hosts and paths are the caller's to choose
                     origins.pop(next(iter(origins)))
         return origin
 
-    get_type_hints._remembered = True
-    utils.get_type_hints = get_type_hints
+    get_request_origin._remembered = True
     route_utils.get_request_origin = get_request_origin
-    return True
 
 
-def tune() -> bool:
-    """Apply 2–6 (1 is applied before gradio is imported); returns whether they applied (pinned Gradio only)."""
-    return all([lazy_session_config(), prompt_queue(), inline_login_check(), remember_call_lookups()])
+# ── the list ─────────────────────────────────────────────────────────────────────────────────
+
+PATCHES: tuple[Patch, ...] = (
+    Patch("absent_matplotlib", ("sys.modules:matplotlib",),
+          "Gradio's `utils.MatplotlibBackendMananger` runs `import matplotlib` twice per streamed update; not "
+          "installed, each failed import searches sys.path again", absent_matplotlib),
+    Patch("absent_sniffio", ("sys.modules:sniffio",),
+          "httpcore's `current_async_library` runs `import sniffio` ~7 times per upstream request (anyio 4 no "
+          "longer needs sniffio, so it is not installed)", absent_sniffio),
+    Patch("lazy_session_config", tuple(f"gradio.state_holder:SessionState.{name}" for name in (
+              "__init__", "__setitem__", "_update_config", "_update_value_in_config", "components")),
+          "each new session (a browser tab, a raw `POST /gradio_api/call/<api>` or MCP call) rendered the config "
+          "of every block of the page up front (~12 ms for ~140 blocks); built when Gradio lists them instead",
+          lazy_session_config),
+    Patch("wakeable_queue", ("gradio.queueing:Queue.__init__", "gradio.queueing:Queue.push",
+                             "gradio.queueing:Queue.process_events", "gradio.queueing:asyncio"),
+          "the queue's dispatch loop polls every 1 ms (a job waits ~1 ms to start; an idle app wakes 1,000 "
+          "times a second); woken when a job is pushed or finishes, 10 ms poll as a backstop", wakeable_queue),
+    Patch("generators_in_place", ("gradio.blocks:anyio",),
+          "`Blocks.call_function` hops to a worker thread just to create a streamed event's generator",
+          generators_in_place),
+    Patch("inline_login_check", ("fastapi.dependencies.utils:run_in_threadpool",),
+          "FastAPI runs Gradio's `login_check` dependency in a worker thread on every API request",
+          inline_login_check),
+    Patch("cached_type_hints", ("gradio.utils:get_type_hints",),
+          "`typing.get_type_hints` of the event's function on every call", cached_type_hints),
+    Patch("cached_request_origin", ("gradio.route_utils:get_request_origin",),
+          "the root URL re-derived from the request's URL and headers (two `httpx.URL` parses) on every call",
+          cached_request_origin),
+)
+
+BY_NAME = {patch.name: patch for patch in PATCHES}
+
+
+def apply() -> tuple[str, ...]:
+    """Apply every patch, once per process; returns the names applied (none when switched off or on a Gradio
+    other than PINNED_GRADIO). Logs one line saying which (a warning when the Gradio is not the pinned one)."""
+    if not settings.gradio_patches_enabled():
+        log.info("Gradio patches off (SHOWCASE_GRADIO_PATCHES=%s): Gradio runs as shipped",
+                 settings.read("SHOWCASE_GRADIO_PATCHES"))
+        return ()
+    import gradio
+
+    if gradio.__version__ != PINNED_GRADIO:
+        log.warning("Gradio %s is not the pinned %s: its patches stay off (components/ui/gradio_patches.py)",
+                    gradio.__version__, PINNED_GRADIO)
+        return ()
+    for patch in PATCHES:
+        patch.apply()
+    names = tuple(patch.name for patch in PATCHES)
+    log.info("Gradio %s patched: %s", PINNED_GRADIO, ", ".join(names))
+    return names
