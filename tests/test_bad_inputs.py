@@ -11,6 +11,7 @@ import soundfile
 from PIL import Image
 
 from components.core.backend import default_model
+from components.core import speech as speech_core
 from components.tabs import chat, embeddings, speech, vision
 from components.workers_ai import CHAT, VISION
 from tests.conftest import ASSETS
@@ -126,7 +127,7 @@ def test_audio(client, fake, tmp_path, case):
 def test_a_thirty_minute_recording_is_chunked_and_stitched(client, fake, tmp_path):
     path = audio_file(tmp_path, "long.wav", tone(30 * 60, 8_000), rate=8_000)
     text, vtt, _srt, _player = asyncio.run(speech.transcribe(path, "@cf/openai/whisper", "", "transcribe"))
-    assert fake.count() > 5 and all(len(r.body) <= speech.MAX_REQUEST_BYTES for r in fake.requests if r.model)
+    assert fake.count() > 5 and all(len(r.body) <= speech_core.MAX_REQUEST_BYTES for r in fake.requests if r.model)
     cues = open(vtt, encoding="utf-8").read()
     assert "00:29:" in cues, "timings are stitched across the whole half hour"
     assert text

@@ -20,6 +20,7 @@ import pytest
 from PIL import Image, ImageFile, JpegImagePlugin
 
 import app
+from components.core import vision as vision_core
 from components.tabs import vision
 from tests.conftest import ASSETS, report
 from tests.fake_workers_ai import Fault
@@ -183,7 +184,7 @@ def test_the_examples_still_classify(served, fake):
 
 def test_an_upload_over_gradios_limit_is_refused_with_a_clear_error(served):
     """The page refuses such a file before sending it (Gradio's config carries the limit); the API answers 413."""
-    assert httpx.get(served + "config").json()["max_file_size"] == app.MAX_UPLOAD_BYTES >= vision.MAX_FILE_BYTES
+    assert httpx.get(served + "config").json()["max_file_size"] == app.MAX_UPLOAD_BYTES >= vision_core.MAX_FILE_BYTES
     size, block = app.MAX_UPLOAD_BYTES + 1, b"\x00" * 2**20
 
     def body():
@@ -205,7 +206,7 @@ def test_an_upload_over_gradios_limit_is_refused_with_a_clear_error(served):
 def test_the_budget_is_checked_before_any_decoding(client, fake, budget, bombs, monkeypatch):
     budget(total=0.1)  # less than one classification
     opened = []
-    monkeypatch.setattr(vision.Image, "open", lambda *args, **kwargs: opened.append(args))
+    monkeypatch.setattr(vision_core.Image, "open", lambda *args, **kwargs: opened.append(args))
     with pytest.raises(gr.Error, match="daily budget"):
         classify(bombs(13_000))
     assert opened == [] and fake.count() == 0
@@ -224,18 +225,18 @@ def test_a_bomb_is_refused_from_its_header_and_costs_nothing(client, fake, budge
 def test_a_file_over_the_byte_limit_gets_a_sentence_and_is_not_opened(client, fake, tmp_path, monkeypatch):
     path = tmp_path / "huge.jpg"
     with open(path, "wb") as file:
-        file.truncate(vision.MAX_FILE_BYTES + 1)  # sparse: no disk used
-    monkeypatch.setattr(vision.Image, "open", lambda *args, **kwargs: pytest.fail("the file was opened"))
+        file.truncate(vision_core.MAX_FILE_BYTES + 1)  # sparse: no disk used
+    monkeypatch.setattr(vision_core.Image, "open", lambda *args, **kwargs: pytest.fail("the file was opened"))
     with pytest.raises(gr.Error, match=r"This file is 20.0 MB; pictures of up to 20 MB are accepted here"):
         classify(path)
     assert fake.count() == 0
-    limits = f"at most {vision.MAX_FILE_BYTES // 2**20} MB and {vision.MAX_PIXELS // 10**6} megapixels"
+    limits = f"at most {vision_core.MAX_FILE_BYTES // 2**20} MB and {vision_core.MAX_PIXELS // 10**6} megapixels"
     assert limits in " ".join(vision.classify.__doc__.split()), "the API and MCP docs state the limits"
 
 
 def test_a_gif_whose_first_frame_outgrows_its_screen_is_measured_by_the_frame(client, fake, tmp_path, monkeypatch,
                                                                                no_decoding):
-    monkeypatch.setattr(vision, "MAX_PIXELS", 10_000)
+    monkeypatch.setattr(vision_core, "MAX_PIXELS", 10_000)
     path = tmp_path / "liar.gif"
     Image.new("P", (200, 200)).save(path)
     data = bytearray(path.read_bytes())
@@ -277,4 +278,4 @@ def test_a_large_phone_photo_is_decoded_at_reduced_scale(client, fake, tmp_path,
     report(f"48-megapixel JPEG ({path.stat().st_size // 1024} KB) classified in {time.perf_counter() - start:.2f} s")
     sent = Image.open(io.BytesIO(fake.requests[-1].body))
     assert drafted[0] == (4000, 3000), "decoded at half scale"
-    assert sent.format == "JPEG" and max(sent.size) == vision.MAX_SIDE
+    assert sent.format == "JPEG" and max(sent.size) == vision_core.MAX_SIDE

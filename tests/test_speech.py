@@ -3,6 +3,7 @@
 import asyncio
 import base64
 import hashlib
+import inspect
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import soundfile as sf
 
 from components.core import audio as audio_files
+from components.core import speech as speech_core
 from components.tabs import speech
 from components.core.backend import default_model
 from components.workers_ai import SPEECH
@@ -66,7 +68,7 @@ def test_a_compressed_recording_is_sent_as_the_wav_decoded_from_it(client, fake,
     path = tone_and_noise(tmp_path / "memo.wav", 6.0, rate=44_100)
     data, rate = sf.read(path)
     sf.write(tmp_path / "memo.flac", data, rate)
-    [piece] = audio_files.chunks(tmp_path / "memo.flac", speech.max_audio_bytes(WHISPER))
+    [piece] = audio_files.chunks(tmp_path / "memo.flac", speech_core.max_audio_bytes(WHISPER))
     transcribe(str(tmp_path / "memo.flac"), WHISPER)
     [request] = run_requests(fake, WHISPER)
     assert request.body == piece.wav_bytes and piece.duration == pytest.approx(6.0, abs=1e-3)
@@ -107,10 +109,10 @@ def test_turbo_gets_base64_json_with_task_and_language(client, fake, fox, langua
 @pytest.mark.parametrize("model", [WHISPER, TURBO])
 def test_a_long_recording_is_split_and_stitched(client, fake, tmp_path, monkeypatch, model):
     limit = 200_000
-    monkeypatch.setattr(speech, "MAX_REQUEST_BYTES", limit)
+    monkeypatch.setattr(speech_core, "MAX_REQUEST_BYTES", limit)
     fake.max_body_bytes = limit  # the fake answers 413 to anything bigger
     path = tone_and_noise(tmp_path / "lecture.wav", 40.0, rate=16_000, channels=1, pause_every=1.5)
-    pieces = audio_files.chunks(path, speech.max_audio_bytes(model))
+    pieces = audio_files.chunks(path, speech_core.max_audio_bytes(model))
     for number, piece in enumerate(pieces):
         fake.transcripts[hashlib.sha256(piece.wav_bytes).hexdigest()] = f"Part {number} ends here."
 
@@ -127,6 +129,15 @@ def test_a_long_recording_is_split_and_stitched(client, fake, tmp_path, monkeypa
     assert cues[-1][1] <= 40_000
     assert len(assert_valid_srt(Path(srt).read_text())) == len(cues)
 
+
+
+def test_a_model_left_out_is_the_live_backends_default(client, fake, fox):
+    """The default is chosen when the call is made, not while the module imports (API and MCP callers get it from
+    the dropdown's value, which render sets)."""
+    assert inspect.signature(speech.transcribe).parameters["model"].default == ""
+    text, *_ = transcribe(str(fox))
+    assert [r.model for r in fake.requests if r.model] == [default_model(SPEECH)] == [WHISPER]
+    assert text == FOX_TEXT
 
 def test_upstream_bad_input_becomes_one_clear_sentence(client, fake, fox):
     fake.fail(Fault.error(400, 5006, "AiError: Bad input: Error: the audio could not be decoded"), model=WHISPER)
@@ -166,7 +177,7 @@ def test_a_long_container_is_decoded_and_split_like_any_recording(client, fake, 
     from tests.test_security_audio import m4a
 
     limit = 200_000
-    monkeypatch.setattr(speech, "MAX_REQUEST_BYTES", limit)
+    monkeypatch.setattr(speech_core, "MAX_REQUEST_BYTES", limit)
     clip = m4a(tmp_path / "memo.m4a", 20.0)
     transcribe(str(clip), WHISPER)
     bodies = [r.body for r in run_requests(fake, WHISPER)]

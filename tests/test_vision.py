@@ -1,14 +1,18 @@
 """The vision tab: raw bytes on the wire, readable labels, and a sentence for every bad image."""
 
 import asyncio
+import inspect
 import io
 
 import gradio as gr
 import pytest
 from PIL import Image
 
+from components.core import vision as vision_core
+from components.core.backend import default_model
 from components.tabs import vision
 from tests.conftest import ASSETS
+from components.workers_ai import VISION
 from tests.fake_workers_ai import Fault
 
 RESNET = "@cf/microsoft/resnet-50"
@@ -34,7 +38,7 @@ def test_original_file_goes_as_raw_bytes(client, fake):
     [("TABBY", "Tabby"), ("TIGER CAT", "Tiger cat"), ("tabby, tabby cat", "Tabby"), ("Egyptian cat", "Egyptian cat")],
 )
 def test_readable_labels(raw, readable):
-    assert vision.readable_label(raw) == readable
+    assert vision_core.readable_label(raw) == readable
 
 
 def _save(tmp_path, name, image, **kwargs):
@@ -52,7 +56,7 @@ def test_cmyk_huge_and_animated_images_are_re_encoded(client, fake, tmp_path):
     for path in (cmyk, huge, gif):
         assert classify(path)
         sent = Image.open(io.BytesIO(fake.requests[-1].body))
-        assert sent.format == "JPEG" and sent.mode == "RGB" and max(sent.size) <= vision.MAX_SIDE
+        assert sent.format == "JPEG" and sent.mode == "RGB" and max(sent.size) <= vision_core.MAX_SIDE
 
 
 @pytest.mark.parametrize(
@@ -78,3 +82,11 @@ def test_upstream_error_is_a_sentence(client, fake):
     fake.fail(Fault.error(400, 5006, "AiError: Bad input: image could not be decoded"))
     with pytest.raises(gr.Error, match="rejected the input"):
         classify(ASSETS / "coffee-cup.png")
+
+
+def test_a_model_left_out_is_the_live_backends_default(client, fake):
+    """The default is chosen when the call is made, not while the module imports (API and MCP callers get it from
+    the dropdown's value, which render sets)."""
+    assert inspect.signature(vision.classify).parameters["model"].default == ""
+    assert asyncio.run(vision.classify(str(ASSETS / "cat-chelsea.png")))
+    assert fake.requests[-1].model == default_model(VISION) == RESNET

@@ -1,61 +1,28 @@
 """The Speech tab: a recording in, a transcript, WebVTT and SRT subtitles, and captioned playback out.
 
-What goes on the wire (shared/docs/workers-ai-contract.md §5):
-- `@cf/openai/whisper`, `whisper-tiny-en` and any model not listed in `BASE64_JSON_MODELS` take the audio
-  as the raw body, no int-array JSON (~4×).
-- `@cf/openai/whisper-large-v3-turbo` takes JSON only, the audio as base64 next to `task` and `language`.
-The audio is what the app decoded and measured, never the upload taken at its header's word: a FLAC, Ogg or MP3
-can claim 0.1 s and hold two minutes that the service would decode and bill. So every recording is decoded here
-(components/audio.py, in a worker thread, refused past MAX_AUDIO_SECONDS), charged for the length decoded, and
-sent as the 16 kHz WAV pieces that decoding made: cut at quiet moments to fit a request, sent a few at a time,
-and stitched back (texts joined, each piece's timings shifted by where it starts). Only a plain PCM WAV whose one
-data chunk runs to the end of the file goes out as its own bytes, when it fits one request: any decoder reads
-the same samples from it, the ones measured.
-Subtitles are built here from word/segment timings (components/subtitles.py), never from the service's `vtt`.
+What goes on the wire (raw bytes or base64 JSON, decoded-and-measured WAV pieces), the charge and the subtitle
+files live in components/core/speech.py; this module has the input component, the public `transcribe` endpoint
+(API and MCP) and the layout.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import re
-import shutil
-import tempfile
-import time
 from pathlib import Path
 
 import gradio as gr
 
-from ..core import audio as audio_files
-from ..core.subtitles import (
-    Word, cues_from_words, estimated_seconds, parse_words, to_srt, to_vtt, words_from_segments, words_from_text,
-)
-from ..ui.how_it_works import panel
-from ..ui.panels import after_answer, cost_line, notice
+from ..core.backend import default_model, model_or_default
 from ..core.errors import InputProblem
+from ..core.speech import TASKS, checked_options, takes_base64_json, transcribe_file
 from ..ui.common import (
     MAX_UPLOAD_BYTES, announce_loading, concurrency_limit, fetch_links_capped, friendly_errors, model_dropdown,
 )
-from ..core.backend import default_model, model_or_default, shared_client
-from ..core.usage import metered
-from ..workers_ai import SPEECH, ProtocolError, estimate
+from ..ui.how_it_works import panel
+from ..ui.panels import after_answer, cost_line, notice
+from ..workers_ai import SPEECH
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
-# The one place that says which speech models take base64 JSON (with `task` and `language`) instead of raw bytes.
-BASE64_JSON_MODELS = frozenset({"@cf/openai/whisper-large-v3-turbo"})
-
-# Bytes per request body. No limit is documented; bigger bodies get 413/3006, so stay well under it.
-MAX_REQUEST_BYTES = 4_000_000
-JSON_OVERHEAD_BYTES = 1_024  # the JSON around a base64 string: keys, task, language
-PARALLEL_PIECES = 4  # pieces of one long recording in flight at once (speech allows 720 requests a minute)
-# Subtitle files live in one folder per answer, under one private temp folder per process, only until Gradio has
-# copied them into its own cache (as it postprocesses the answer, before anyone can download them); writing new
-# ones removes the folders older than this, so they never pile up.
-SUBTITLES_MAX_AGE_SECONDS = 60 * 60
-_subtitles_root: Path | None = None  # made on first use (tempfile.mkdtemp: private, unpredictable name)
-
-TASKS = ("transcribe", "translate")
 LANGUAGES = [
     ("Detect automatically", ""), ("English", "en"), ("Spanish", "es"), ("French", "fr"), ("German", "de"),
     ("Italian", "it"), ("Portuguese", "pt"), ("Dutch", "nl"), ("Polish", "pl"), ("Ukrainian", "uk"),
@@ -64,22 +31,10 @@ LANGUAGES = [
 ]
 
 
-def takes_base64_json(model: str) -> bool:
-    """True for models that need `{"audio": base64, "task", "language"}`; the rest get the file's raw bytes."""
-    return model in BASE64_JSON_MODELS
-
-
-def max_audio_bytes(model: str) -> int:
-    """The most audio bytes one request may carry for this model (base64 grows them by 4/3)."""
-    if takes_base64_json(model):
-        return (MAX_REQUEST_BYTES - JSON_OVERHEAD_BYTES) * 3 // 4
-    return MAX_REQUEST_BYTES
-
-
 @friendly_errors
 async def transcribe(
     audio: str | None,
-    model: str = default_model(SPEECH),
+    model: str = "",
     language: str = "",
     task: str = "transcribe",
     progress: gr.Progress = gr.Progress(),
@@ -103,29 +58,10 @@ async def transcribe(
     """
     if not audio:
         raise InputProblem("Record or upload some audio first (a recording you just stopped may still be uploading).")
-    model = model_or_default(model, SPEECH)
-    language, task = _checked_options(language, task)
+    model = model_or_default(model, SPEECH)  # blank: the backend's default
+    language, task = checked_options(language, task)
     announce_loading(model, progress)
-    audio_files.probe(audio)  # a text file or an empty recording: one clear sentence before decoding anything
-    # The charge needs the decoded length, and decoding a long upload costs seconds of CPU: a visitor whose budget
-    # cannot cover even one second is refused first (nothing is held or sent by this check).
-    async with metered(request, "transcribe", SPEECH, estimate(model, audio_seconds=1)):
-        pass
-    pieces, durations = await _measured_pieces(audio, max_audio_bytes(model))
-    seconds = sum(durations)
-    async with metered(request, "transcribe", SPEECH, estimate(model, audio_seconds=seconds)) as meter:
-        results = await _run_all(model, pieces, language, task)
-        meter.record()
-    texts, words = [], []
-    for piece, duration, result in zip(pieces, durations, results):
-        text, timed = _timed_words(result, piece.start_seconds, duration)
-        texts.append(text)
-        words += timed
-    transcript = " ".join(text for text in texts if text)
-    if not transcript:
-        raise InputProblem("No speech was heard in this recording.")
-    cues = cues_from_words(words)
-    vtt_path, srt_path = _write_subtitles(audio, to_vtt(cues), to_srt(cues))
+    transcript, vtt_path, srt_path = await transcribe_file(audio, model, language, task, request)
     return transcript, vtt_path, srt_path, gr.Audio(value=audio, subtitles=vtt_path)
 
 
@@ -135,98 +71,9 @@ class AudioInput(gr.Audio):
 
     is_template = True
     link_limit = MAX_UPLOAD_BYTES
+    # In the class body, not from a mixin base: Gradio names the front-end component after the first base class
+    # (ui/common.py, fetch_links_capped).
     async_move_resource_to_block_cache = fetch_links_capped
-
-
-def _checked_options(language: str | None, task: str | None) -> tuple[str, str]:
-    language = (language or "").strip().lower()
-    if language and not re.fullmatch(r"[a-z]{2,3}", language):
-        raise InputProblem(f"'{language}' is not a language code: use one such as en, de or ja, or leave it empty.")
-    task = (task or "transcribe").strip().lower()
-    if task not in TASKS:
-        raise InputProblem(f"The task must be 'transcribe' or 'translate', not '{task}'.")
-    return language, task
-
-
-async def _measured_pieces(path: str, limit: int) -> tuple[list[audio_files.Chunk], list[float]]:
-    """What to send, and each piece's length in seconds: the lengths decoded here are what the call is charged.
-
-    The decoded 16 kHz WAV pieces, or the upload's own bytes when it is a plain PCM WAV that fits one request and
-    whose own length agrees with the decoded one. Decoding runs in a worker thread (seconds for a long file) and
-    stops past MAX_AUDIO_SECONDS, before any neuron is reserved or any request made.
-    """
-    pieces = await asyncio.to_thread(audio_files.chunks, path, limit)
-    durations = [piece.duration for piece in pieces]
-    if not durations or sum(durations) <= 0:
-        raise InputProblem(audio_files.EMPTY)
-    if Path(path).stat().st_size <= limit:
-        own = audio_files.plain_wav_seconds(path)
-        if own is not None and abs(own - sum(durations)) < 0.01:  # resampling moves the end by a sample at most
-            return [audio_files.Chunk(0.0, Path(path).read_bytes())], [own]
-    return pieces, durations
-
-
-async def _run_all(model: str, pieces: list[audio_files.Chunk], language: str, task: str) -> list:
-    """Transcribe every piece, a few at a time, results in order; if one fails the others are cancelled."""
-    limit = asyncio.Semaphore(PARALLEL_PIECES)
-
-    async def one(piece: audio_files.Chunk):
-        async with limit:
-            return await _run_one(model, piece.wav_bytes, language, task)
-
-    tasks = [asyncio.ensure_future(one(piece)) for piece in pieces]
-    try:
-        return await asyncio.gather(*tasks)
-    finally:
-        for pending in tasks:
-            pending.cancel()
-
-
-async def _run_one(model: str, data: bytes, language: str, task: str):
-    client = shared_client()
-    if not takes_base64_json(model):
-        return await client.run_bytes(model, data, "application/octet-stream")
-    payload = {"audio": base64.b64encode(data).decode("ascii"), "task": task}
-    if language:
-        payload["language"] = language
-    return await client.run(model, payload)
-
-
-def _timed_words(result, offset: float, duration: float | None) -> tuple[str, list[Word]]:
-    """A piece's text and its words on the recording's clock: from `words`, else `segments`, else the text."""
-    if not isinstance(result, dict):
-        raise ProtocolError("Workers AI answered the transcription in an unexpected shape: try again.")
-    text = " ".join(str(result.get("text") or "").split())
-    words = parse_words(result.get("words"), offset) or words_from_segments(result.get("segments"), offset)
-    if not words and text:
-        words = words_from_text(text, offset, offset + (duration or estimated_seconds(text)))
-    return text, words
-
-
-def _write_subtitles(audio_path: str, vtt: str, srt: str) -> tuple[str, str]:
-    """Write both files into a fresh folder named after the upload, and remove the subtitle folders older than
-    SUBTITLES_MAX_AGE_SECONDS. Gradio copies returned files into its cache while it postprocesses the answer,
-    before serving them, so a folder is needed for moments: an hour is a wide margin."""
-    global _subtitles_root
-    stem = re.sub(r"[^\w.-]+", "-", Path(audio_path).stem).strip("-.")[:60] or "recording"
-    if _subtitles_root is None or not _subtitles_root.is_dir():
-        _subtitles_root = Path(tempfile.mkdtemp(prefix="speech-subtitles-"))  # under the temp dir Gradio serves
-    _remove_old_subtitles(_subtitles_root, time.time() - SUBTITLES_MAX_AGE_SECONDS)
-    folder = Path(tempfile.mkdtemp(prefix="speech-", dir=_subtitles_root))
-    vtt_path, srt_path = folder / f"{stem}.vtt", folder / f"{stem}.srt"
-    vtt_path.write_text(vtt, encoding="utf-8")
-    srt_path.write_text(srt, encoding="utf-8")
-    return str(vtt_path), str(srt_path)
-
-
-def _remove_old_subtitles(root: Path, before: float) -> None:
-    for folder in root.glob("speech-*"):
-        try:
-            old = folder.stat().st_mtime < before
-        except OSError:  # another answer removed it first
-            continue
-        if old:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _show_options(model: str):
