@@ -95,6 +95,8 @@ def test_the_list_is_well_formed():
         assert variable.meaning.strip(), f"{variable.name} says what it means"
         assert variable.read_by in (settings.APP, settings.CLIENT, settings.GRADIO), variable.name
         assert not (variable.secret and variable.default), f"{variable.name}: a secret has no default"
+        for path in re.findall(r"components/[\w/]+\.\w+", variable.meaning):
+            assert (ROOT / path).exists(), f"{variable.name} names {path}, which is not there"
     assert settings.SECRETS == {"CLOUDFLARE_API_TOKEN", "CLOUDFLARE_AI_GATEWAY_TOKEN", "ANTHROPIC_API_KEY",
                                 "LOCAL_ENGINE_TOKEN"}
 

@@ -85,7 +85,7 @@ VARIABLES: tuple[Variable, ...] = (
              "files, never downloaded)", "1 once the offline engine starts", read_by=GRADIO, guard=True),
     Variable("GRADIO_IS_E2E_TEST", "Gradio's switch for its own end-to-end tests: a closed session's state is "
              "dropped after 1 s instead of an hour (the app's copy of Gradio's session state, "
-             "`components/ui/gradio_tuning.py`, honours it as Gradio does); leave it unset", read_by=GRADIO),
+             "`components/ui/gradio_patches.py`, honours it as Gradio does); leave it unset", read_by=GRADIO),
     Variable("SHOWCASE_GRADIO_PATCHES", "`0` turns off every patch of Gradio's internals "
              "(components/ui/gradio_patches.py); on a Gradio other than the pinned one they are off whatever this "
              "says", "1"),
