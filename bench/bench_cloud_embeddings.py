@@ -3,10 +3,11 @@
     .venv/bin/python bench/bench_cloud_embeddings.py [--sentences 1000] [--unique 800] [--rtt 0] [--rounds 3]
 
 The corpus has `--sentences` lines of which `--unique` are distinct (the rest repeat earlier lines, shuffled with
-a fixed seed). `components.tabs.embeddings.embed` (what both Embeddings endpoints use) is compared with what a tutorial
-does: `client.run(model, {"text": sentence})` once per sentence, one after another, through the same shared
-client. The fake records every request: how many, how many texts each carried, and whether any text was sent
-twice. `--rtt 0.02` adds 20 ms before each answer (the fake's `hang` fault) to show what latency does to both.
+a fixed seed). `components.core.embeddings.embed` (what both Embeddings endpoints and the routing judge use) is
+compared with what a tutorial does: `client.run(model, {"text": sentence})` once per sentence, one after another,
+through the same shared client. The fake records every request: how many, how many texts each carried, and whether
+any text was sent twice. `--rtt 0.02` adds 20 ms before each answer (the fake's `hang` fault) to show what latency
+does to both.
 Targets: every request ≤ 100 texts, every distinct text sent exactly once, and the same vectors as per-sentence.
 """
 
@@ -45,7 +46,7 @@ def queue_latency(fake, seconds: float, count: int) -> None:
 
 
 async def app_path(texts: list[str]) -> np.ndarray:
-    from components.tabs.embeddings import embed
+    from components.core.embeddings import embed
 
     return await embed(texts, MODEL)
 
@@ -109,7 +110,7 @@ def main() -> None:
     ]
     report(f"Embeddings: {args.sentences:,} sentences ({len(unique)} distinct) with `embed` vs one request per "
            f"sentence ({'loopback, no added latency' if not args.rtt else f'{1000 * args.rtt:.0f} ms added per request'})",
-           ["measure", "app (`components.tabs.embeddings.embed`)", "one request per sentence", "target / gain", "result"],
+           ["measure", "app (`components.core.embeddings.embed`)", "one request per sentence", "target / gain", "result"],
            rows)
 
 

@@ -45,6 +45,7 @@ def metrics(name: str, truth: list[str], scores: list[float], seconds: list[floa
 
 async def measure(with_llm: bool) -> tuple[str, list[dict]]:
     from components.core import backend
+    from components.core.embeddings import embed
     from components.core.routing import judge as j
     from components.core.tokens import embedding_tokens
     from components.workers_ai import estimate, format_usd
@@ -57,14 +58,14 @@ async def measure(with_llm: bool) -> tuple[str, list[dict]]:
     results = []
 
     embed_model = j.EMBEDDING_MODELS[where]
-    await j.embed_texts(texts[:2], embed_model)  # load the model before timing
+    await embed(texts[:2], embed_model)  # load the model before timing
     started = time.perf_counter()
-    vectors = await j.embed_texts(texts, embed_model)
+    vectors = await embed(texts, embed_model)
     per_text = (time.perf_counter() - started) / len(texts)
     one = []
     for text in texts[:20]:
         started = time.perf_counter()
-        await j.embed_texts([text], embed_model)
+        await embed([text], embed_model)
         one.append(time.perf_counter() - started)
     per_message = statistics.median(one)
     mean_tokens = statistics.mean(embedding_tokens([t], embed_model) for t in texts)

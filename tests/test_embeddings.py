@@ -1,4 +1,5 @@
-"""The Embeddings tab against the fake Workers AI server (bag-of-words bge vectors: shared words = closer)."""
+"""Embeddings against the fake Workers AI server (bag-of-words bge vectors: shared words = closer): the one `embed`
+and the tools' sums (components/core/embeddings.py), and the tab's endpoints and pictures."""
 
 import asyncio
 import json
@@ -9,11 +10,13 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from components.core import backend
-from components.tabs import embeddings
 from components import workers_ai
+from components.core import backend
+from components.core import embeddings as core
+from components.core.embeddings import MAX_CORPUS, embed
+from components.tabs import embeddings
+from components.tabs.embeddings import search, similarity
 from components.ui.embedding_plots import heatmap_figure, map_figure, pca_2d, short_labels
-from components.tabs.embeddings import MAX_CORPUS, embed, search, similarity
 from tests.fake_workers_ai import Fault
 from tests.fake_workers_ai.embeddings import embed as fake_vector
 
@@ -97,7 +100,35 @@ def test_batches_run_concurrently_but_bounded():
     finally:
         backend.use_client(workers_ai.WorkersAI(workers_ai.Settings()))
     assert vectors.shape == (1000, 3)
-    assert 1 < peak <= embeddings.PARALLEL_BATCHES
+    assert 1 < peak <= core.PARALLEL_BATCHES
+
+
+def test_the_core_needs_no_page_and_returns_plain_data(client, fake):
+    """core.embeddings imports no gradio, plotly or pandas; its tools answer with texts, arrays and rows."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, components.core.embeddings, components.core.costs; "
+             "print(sorted(m for m in ('gradio', 'plotly', 'pandas') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+    compared = run(core.compare(core.sentences_to_compare("red apples\n\n  green pears \nred apples"), BASE))
+    assert compared.texts == ["red apples", "green pears", "red apples"]
+    assert compared.vectors.shape == (3, 768) and compared.matrix.shape == (3, 3)
+    assert np.allclose(compared.matrix, compared.vectors @ compared.vectors.T) and compared.matrix[0, 2] == 1.0
+    rows = run(core.rank(*core.search_inputs(" green pears ", "red apples\ngreen pears\nblue sky"), 2, BASE))
+    assert [(rank, text) for rank, _, text in rows] == [(1, "green pears"), (2, "red apples")]
+    assert rows[0][1] == 1.0 and all(type(score) is float for _, score, _ in rows)
+
+
+def test_a_blank_model_is_the_live_backends_default_chosen_at_call_time(client, fake):
+    import inspect
+
+    for endpoint in (similarity, search):
+        assert inspect.signature(endpoint).parameters["model"].default == "", endpoint.__name__
+    run(similarity("the cat sat\nthe dog ran"))
+    run(search("cat", "the cat sat\nthe dog ran", 1, "  "))
+    assert fake.count(BASE) == 2
 
 
 # ── similarity ──────────────────────────────────────────────────────────────────────────────

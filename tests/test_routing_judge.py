@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from components.core.embeddings import embed
 from components.core.routing import COMPLEX, SIMPLE, EmbeddingJudge, KeywordJudge, LLMJudge, labelled_set
 from components.core.routing import judge as j
 from tests.routing_fixtures import *  # noqa: F403
@@ -57,7 +58,7 @@ def test_embedding_judge_leave_one_out_with_the_real_offline_model(offline_engin
     try:
         examples = labelled_set()
         texts, labels = [t for t, _ in examples], [label for _, label in examples]
-        vectors = collect_one(j.embed_texts(texts, j.EMBEDDING_MODELS["local"]))
+        vectors = collect_one(embed(texts, j.EMBEDDING_MODELS["local"]))
         scores = [j.centroid_score(vectors[i], vectors, labels, exclude=i)[0] for i in range(len(texts))]
         assert accuracy(scores, labels) >= 0.9  # measured 96% (bench/bench_judge.py)
         verdict = collect_one(EmbeddingJudge().judge("Design a sharded job queue and compare its failure modes."))

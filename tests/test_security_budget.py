@@ -14,6 +14,7 @@ import pytest
 
 from components.tabs import chat, embeddings
 from components.core import conversation, ledger_store, usage, visitors
+from components.core import embeddings as core_embeddings
 from components.core.usage import Budgets, Ledger
 from components.workers_ai import CHAT, EMBEDDINGS, estimate
 from tests.fake_workers_ai import Fault
@@ -163,8 +164,8 @@ def test_a_search_whose_last_batch_failed_is_charged(budget, fake):
     fake.fail(Fault.hang(0.3), Fault.error(400, 5006, "Bad input"), model=BGE)
     refused(embeddings.search("which document?", documents, 3, BGE))
     assert fake.count() >= 2
-    assert ledger.snapshot().total == pytest.approx(embeddings.cost_of(["which document?", *documents.split("\n")],
-                                                                       BGE).neurons)
+    sent = ["which document?", *documents.split("\n")]
+    assert ledger.snapshot().total == pytest.approx(core_embeddings.cost_of(sent, BGE).neurons)
 
 
 def test_the_cf_ai_neurons_header_is_the_cost(budget, fake):
@@ -178,7 +179,7 @@ def test_the_cf_ai_neurons_header_is_the_cost(budget, fake):
 def test_chinese_text_is_reserved_at_a_bound_that_holds(budget, fake):
     """The old 4-characters rule counted 8 CJK characters as 2 tokens; each is one WordPiece token or more."""
     text = "东京是日本的首都" * 50
-    assert embeddings.cost_of([text], "@cf/baai/bge-m3").neurons >= estimate(
+    assert core_embeddings.cost_of([text], "@cf/baai/bge-m3").neurons >= estimate(
         "@cf/baai/bge-m3", input_tokens=len(text)).neurons
 
 

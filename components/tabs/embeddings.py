@@ -1,118 +1,33 @@
 """The Embeddings tab: compare sentences (heatmap, 2-D map, matrix) and search a small corpus by meaning.
 
-Everything goes through `embed`, which respects the bge contract (≤ 100 texts per request), never pays
-twice for the same text, and hands back unit-length rows so a dot product is the cosine similarity.
+The checks, the embedding and the sums live in components/core/embeddings.py (the one `embed`, metered); this
+module is the page and the two public endpoints, which turn core's plain data into figures and tables.
 """
 
 from __future__ import annotations
 
-import asyncio
-
 import gradio as gr
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..core import embeddings as core
+from ..core.backend import model_or_default
+from ..core.embeddings import MAX_CORPUS, MAX_SIMILARITY
+from ..ui.common import announce_loading, concurrency_limit, friendly_errors, model_dropdown
+from ..ui.embedding_plots import heatmap_figure, map_figure, short_labels
 from ..ui.how_it_works import panel
 from ..ui.panels import after_answer, cost_line, notice
-from ..ui.embedding_plots import cosine_matrix, heatmap_figure, map_figure, short_labels
-from ..core.errors import InputProblem
-from ..ui.common import announce_loading, concurrency_limit, friendly_errors, model_dropdown
-from ..core.backend import default_model, model_or_default, shared_client
-from ..core.usage import metered
-from ..core.tokens import embedding_tokens
-from ..workers_ai import EMBEDDINGS, Estimate, ProtocolError, estimate
-
-BATCH_SIZE = 100  # the bge models take at most 100 texts per request (400 / 5006 beyond)
-PARALLEL_BATCHES = 4  # enough to hide latency for a 1,000-line corpus without bursting the rate limit
-MAX_SIMILARITY = 100  # a 100 × 100 heatmap is the most anyone can still read
-MAX_CORPUS = 1000  # ten requests: a demo corpus, not an index (that is Vectorize's job)
-DEFAULT_MODEL = default_model(EMBEDDINGS)
-
-
-# ── embedding ───────────────────────────────────────────────────────────────────────────────
-
-
-async def embed(texts: list[str], model: str) -> np.ndarray:
-    """Embed `texts` with `model`: one L2-normalised row per text, in the order given.
-
-    Identical texts are sent once (neurons cost money), batches of ≤ 100 go out a few at a time,
-    and every answer is checked, so a wrong model or a broken reply fails with a clear message
-    instead of a numpy error three calls later.
-    """
-    unique = list(dict.fromkeys(texts))
-    if not unique:
-        return np.zeros((0, 0))
-    batches = [unique[start : start + BATCH_SIZE] for start in range(0, len(unique), BATCH_SIZE)]
-    gate = asyncio.Semaphore(PARALLEL_BATCHES)  # per call: a semaphore belongs to one event loop
-
-    async def run(batch: list[str]) -> np.ndarray:
-        async with gate:
-            result = await shared_client().run(model, {"text": batch})
-        return _vectors(result, len(batch), model)
-
-    parts = await asyncio.gather(*(run(batch) for batch in batches))
-    if len({part.shape[1] for part in parts}) > 1:
-        raise ProtocolError(f"The model {model} returned vectors of different sizes in one run: try again.")
-    vectors = np.concatenate(parts)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-    row_of = {text: row for row, text in enumerate(unique)}
-    return vectors[[row_of[text] for text in texts]]
-
-
-def cost_of(texts: list[str], model: str) -> Estimate:
-    """What `embed(texts, model)` costs. Workers AI reports no token counts for embeddings, so they are counted
-    (or bounded: components/tokens.py) over the texts actually sent (each distinct text once)."""
-    return estimate(model, input_tokens=embedding_tokens(dict.fromkeys(texts), model))
-
-
-async def metered_embed(texts: list[str], model: str, action: str, request: gr.Request | None) -> np.ndarray:
-    """`embed`, refused before any request when a budget cannot cover it, and counted in the ledger."""
-    async with metered(request, action, EMBEDDINGS, cost_of(texts, model)) as meter:
-        vectors = await embed(texts, model)
-        meter.record()
-    return vectors
-
-
-def _vectors(result, expected: int, model: str) -> np.ndarray:
-    """The `data` of a bge answer as an (expected, D) float array, or a ProtocolError saying what is wrong."""
-    data = result.get("data") if isinstance(result, dict) else None
-    if not isinstance(data, list):
-        raise ProtocolError(f"The model {model} did not return embeddings: pick a text-embeddings model from the list.")
-    try:
-        vectors = np.asarray(data, dtype=float)
-    except (TypeError, ValueError):
-        raise _unusable(model, expected, "rows of different lengths or values that are not numbers") from None
-    if vectors.ndim != 2 or vectors.shape[0] != expected or vectors.shape[1] == 0:
-        raise _unusable(model, expected, f"an array of shape {list(vectors.shape)}")
-    declared = result.get("shape")
-    if declared is not None and declared != list(vectors.shape):
-        raise _unusable(model, expected, f"data of shape {list(vectors.shape)} labelled {declared}")
-    if not np.isfinite(vectors).all():
-        raise _unusable(model, expected, "values that are not finite numbers")
-    return vectors
-
-
-def _unusable(model: str, expected: int, found: str) -> ProtocolError:
-    return ProtocolError(
-        f"The model {model} returned unusable embeddings (expected {expected} vectors, got {found}): "
-        "try again or pick another model."
-    )
-
-
-def _lines(text: str | None) -> list[str]:
-    """One entry per non-blank line, stripped: what a person pasting a list means."""
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
+from ..workers_ai import EMBEDDINGS
 
 # ── the two endpoints (also the public API and MCP tools: the docstrings are their descriptions) ──
+# A blank `model` is the live backend's default (model_or_default, at call time); the API and MCP schemas take
+# their defaults from the model dropdown's value, not from these signatures.
 
 
 @friendly_errors
 async def similarity(
     sentences: str,
-    model: str = DEFAULT_MODEL,
+    model: str = "",
     progress: gr.Progress = gr.Progress(),
     request: gr.Request | None = None,
 ) -> tuple[go.Figure, go.Figure, pd.DataFrame]:
@@ -127,22 +42,14 @@ async def similarity(
         a 2-D map of the sentences: their embeddings' first two principal components (a Plotly figure)
         the similarity matrix as a table whose first column, `sentence`, names the rows (cosines, 1.0 = same meaning)
     """
-    texts = _lines(sentences)
-    if len(texts) < 2:
-        raise InputProblem("Enter at least two sentences, one per line, to compare.")
-    if len(texts) > MAX_SIMILARITY:
-        raise InputProblem(
-            f"Compare at most {MAX_SIMILARITY} sentences at once; {len(texts):,} were given. "
-            "Use the semantic search below for larger collections."
-        )
+    texts = core.sentences_to_compare(sentences)
     model = model_or_default(model, EMBEDDINGS)
     announce_loading(model, progress)
-    vectors = await metered_embed(texts, model, "similarity", request)
-    matrix = cosine_matrix(vectors)
+    compared = await core.compare(texts, model, request)
     labels = short_labels(texts, reserved=("sentence",))
-    table = pd.DataFrame(matrix.round(3), columns=labels)
+    table = pd.DataFrame(compared.matrix.round(3), columns=labels)
     table.insert(0, "sentence", labels)
-    return heatmap_figure(matrix, texts, labels), map_figure(vectors, texts, labels), table
+    return heatmap_figure(compared.matrix, texts, labels), map_figure(compared.vectors, texts, labels), table
 
 
 @friendly_errors
@@ -150,7 +57,7 @@ async def search(
     query: str,
     corpus: str,
     top_k: int = 5,
-    model: str = DEFAULT_MODEL,
+    model: str = "",
     progress: gr.Progress = gr.Progress(),
     request: gr.Request | None = None,
 ) -> pd.DataFrame:
@@ -165,29 +72,11 @@ async def search(
     Returns:
         A table of the matches, best first: `rank` (1 = best), `score` (cosine to the query) and `text`.
     """
-    query = (query or "").strip()
-    if not query:
-        raise InputProblem("Enter a query to search for.")
-    documents = _lines(corpus)
-    if not documents:
-        raise InputProblem("Enter at least one document to search, one per line.")
-    if len(documents) > MAX_CORPUS:
-        raise InputProblem(
-            f"Search at most {MAX_CORPUS:,} documents at once; the corpus has {len(documents):,} lines."
-        )
+    query, documents = core.search_inputs(query, corpus)
     model = model_or_default(model, EMBEDDINGS)
     announce_loading(model, progress)
-    vectors = await metered_embed([query, *documents], model, "search", request)
-    scores = vectors[1:] @ vectors[0]
-    k = min(max(int(top_k or 1), 1), len(documents))
-    best = np.argsort(-scores, kind="stable")[:k]
-    return pd.DataFrame(
-        {
-            "rank": np.arange(1, k + 1),
-            "score": scores[best].round(3),
-            "text": [documents[i] for i in best],
-        }
-    )
+    rows = await core.rank(query, documents, top_k, model, request)
+    return pd.DataFrame(rows, columns=["rank", "score", "text"])
 
 
 # ── the tab ─────────────────────────────────────────────────────────────────────────────────

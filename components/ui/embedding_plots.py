@@ -1,7 +1,7 @@
-"""Numbers and pictures for the Embeddings tab: short labels, the similarity heatmap, the 2-D sentence map.
+"""Pictures for the Embeddings tab: short labels, the similarity heatmap, the 2-D sentence map (and its PCA).
 
-Kept apart from the tab so the tab reads as "validate, embed, present" and these stay pure functions of
-arrays and strings (no network, easy to test).
+Kept apart from the tab so the tab reads as "check, embed (components/core/embeddings.py), present" and these
+stay pure functions of arrays and strings (no network, easy to test).
 """
 
 from __future__ import annotations
@@ -34,11 +34,6 @@ def short_labels(texts: list[str], reserved: tuple[str, ...] = ()) -> list[str]:
         taken.add(label)
         labels.append(label)
     return labels
-
-
-def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
-    """Cosine similarity of L2-normalised rows, clipped so rounding never shows 1.0000001."""
-    return np.clip(vectors @ vectors.T, -1.0, 1.0)
 
 
 def pca_2d(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

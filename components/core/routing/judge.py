@@ -2,7 +2,7 @@
 
 Three judges, each answering a `Verdict` (simple or complex, a complexity score 0–1, why, what judging cost):
 
-- `EmbeddingJudge` embeds the message with a small embedding model through the shared client
+- `EmbeddingJudge` embeds the message with a small embedding model through core/embeddings.py's `embed`
   (@cf/baai/bge-small-en-v1.5 on Workers AI, the offline engine's MiniLM offline) and compares it with the
   labelled exemplars in labelled_prompts.json: nearest centroid by default, k nearest neighbours on request.
   The exemplars are embedded once per model and kept.
@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from ..backend import shared_client
+from ..embeddings import embed, normalise
 from ..tokens import embedding_tokens
 from ..usage import metered
-from ...workers_ai import CHAT, EMBEDDINGS, Estimate, ProtocolError, estimate, generated_text, prompt_bound, usage_of
+from ...workers_ai import CHAT, EMBEDDINGS, Estimate, estimate, generated_text, prompt_bound, usage_of
 
 SIMPLE, COMPLEX = "simple", "complex"
 THRESHOLD = 0.5  # a score at or above this is complex
@@ -84,11 +85,6 @@ def _sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-max(-60.0, min(60.0, x))))
 
 
-def normalise(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-
-
 def centroid_score(vector: np.ndarray, exemplars: np.ndarray, labels: list[str],
                    exclude: int | None = None) -> tuple[float, str]:
     """Complexity from the cosine to each class centroid (`exclude`: an exemplar left out, for leave-one-out)."""
@@ -113,19 +109,6 @@ def knn_score(vector: np.ndarray, exemplars: np.ndarray, labels: list[str], k: i
     complex_weight = sum(w for i, w in zip(nearest, weights) if labels[i] == COMPLEX)
     votes = sum(1 for i in nearest if labels[i] == COMPLEX)
     return float(complex_weight / weights.sum()), f"{votes} of the {k} most similar examples are complex"
-
-
-async def embed_texts(texts: list[str], model: str) -> np.ndarray:
-    """L2-normalised embeddings from the shared client, ≤ 100 texts per request (the bge contract)."""
-    rows = []
-    for start in range(0, len(texts), 100):
-        result = await shared_client().run(model, {"text": texts[start:start + 100]})
-        data = result.get("data") if isinstance(result, dict) else None
-        vectors = np.asarray(data if isinstance(data, list) else [], dtype=float)
-        if vectors.ndim != 2 or vectors.shape[0] != len(texts[start:start + 100]) or not np.isfinite(vectors).all():
-            raise ProtocolError(f"The model {model} returned unusable embeddings for the routing judge.")
-        rows.append(vectors)
-    return normalise(np.concatenate(rows))
 
 
 class _ModelJudge:
@@ -168,7 +151,7 @@ class EmbeddingJudge(_ModelJudge):
             texts = [text for text, _ in self.examples]
             cost = estimate(model, input_tokens=embedding_tokens(texts, model))
             async with metered(request, "route-judge", EMBEDDINGS, cost) as meter:
-                self._vectors[model] = await embed_texts(texts, model)
+                self._vectors[model] = await embed(texts, model)
                 meter.record()
             return self._vectors[model], cost
 
@@ -178,7 +161,7 @@ class EmbeddingJudge(_ModelJudge):
         exemplars, _once = await self.exemplars(request)
         cost = estimate(self.model, input_tokens=embedding_tokens([message], self.model))
         async with metered(request, "route-judge", EMBEDDINGS, cost) as meter:
-            vector = (await embed_texts([message], self.model))[0]
+            vector = (await embed([message], self.model))[0]
             meter.record()
         labels = [label for _, label in self.examples]
         if self.method == "knn":
