@@ -1,4 +1,5 @@
-"""The Cost tab's calculator and charts, and budgets seen from the public API (gradio_client against the app)."""
+"""Cost estimates (components/core/costs.py), the Cost tab's calculator and charts, and budgets seen from the public
+API (gradio_client against the app)."""
 
 import asyncio
 import re
@@ -8,6 +9,7 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
+from components.core import costs
 from components.tabs import cost as cost_tab
 from components.workers_ai import CHAT, EMBEDDINGS, SPEECH, VISION
 from tests.conftest import ASSETS
@@ -20,7 +22,7 @@ BASE = "@cf/baai/bge-base-en-v1.5"
 
 
 def test_a_thousand_rag_queries_a_day_by_hand():
-    load = cost_tab.workload(1000, 50, 1500, 300, BASE, FAST, 30, 1.0)
+    load = costs.workload(1000, 50, 1500, 300, BASE, FAST, 30, 1.0)
     # per query: 50 × 6,058/1e6 = 0.3029 embedding + 1,500 × 4,119/1e6 + 300 × 34,868/1e6 = 16.6389 chat
     assert load.neurons_per_day == pytest.approx(16_941.8)
     assert load.billed_per_day == pytest.approx(6_941.8)  # the first 10,000 a day are free
@@ -30,7 +32,7 @@ def test_a_thousand_rag_queries_a_day_by_hand():
 
 
 def test_a_small_workload_fits_in_the_free_allocation():
-    load = cost_tab.workload(10, 50, 1500, 300, BASE, FAST, 30, 2.5)
+    load = costs.workload(10, 50, 1500, 300, BASE, FAST, 30, 2.5)
     assert load.billed_per_day == 0 and load.workers_ai_usd == 0 and load.gpu_usd == 1800
 
 
@@ -53,13 +55,24 @@ def test_the_calculator_answers_in_a_sentence_and_a_table():
 )
 def test_the_calculator_explains_bad_inputs(change, message):
     with pytest.raises(gr.Error, match=message):
-        asyncio.run(cost_tab.estimate_cost(**{**cost_tab.EXAMPLE, **change}))
+        asyncio.run(cost_tab.estimate_cost(**{**costs.EXAMPLE, **change}))
 
 
 def test_the_price_list_shows_every_rate():
     prices = cost_tab.price_list()
     row = prices[(prices.model == "@cf/microsoft/resnet-50")].iloc[0].tolist()
     assert row == ["@cf/microsoft/resnet-50", "per million images", "228,055", "$2.51"]
+
+
+def test_the_estimates_are_plain_data_the_tab_only_tabulates():
+    load = costs.workload(**costs.EXAMPLE)
+    rows = costs.cost_rows(load)
+    assert all(isinstance(row, tuple) and len(row) == len(costs.COST_COLUMNS) for row in rows)
+    assert rows[-2] == ("Workers AI, billed", "6,942", "$2.29")
+    assert costs.summary(load).startswith("**1,000 queries a day**")
+    assert ("@cf/microsoft/resnet-50", "per million images", "228,055", "$2.51") in costs.price_rows()
+    assert costs.EXAMPLE["chat_model"] in costs.priced_models(CHAT)
+    assert costs.usage_rows({(CHAT, FAST): 0.1234567}) == [("llama-3.1-8b-instruct-fast", CHAT, 0.123457)]
 
 
 # ── the charts ──────────────────────────────────────────────────────────────────────────────
@@ -101,7 +114,7 @@ def test_the_endpoints_keep_their_outputs(api, fake):
     info = api.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert [p["parameter_name"] for p in info["/classify"]["parameters"]] == ["image", "model"]
     assert len(info["/classify"]["returns"]) == 1 and len(info["/chat"]["returns"]) == 1
-    assert [p["parameter_name"] for p in info["/estimate_cost"]["parameters"]] == list(cost_tab.EXAMPLE)
+    assert [p["parameter_name"] for p in info["/estimate_cost"]["parameters"]] == list(costs.EXAMPLE)
 
 
 def test_estimate_cost_endpoint(api):
@@ -111,11 +124,11 @@ def test_estimate_cost_endpoint(api):
 
 
 def test_the_example_workloads_fill_every_input_and_price_as_expected():
-    costs = {}
-    for label, row in cost_tab.SCENARIOS.items():
-        assert set(cost_tab.SCENARIO_FIELDS) == set(row), label
-        summary, table = asyncio.run(cost_tab.estimate_cost(*(row[name] for name in cost_tab.SCENARIO_FIELDS)))
+    loads = {}
+    for label, row in costs.SCENARIOS.items():
+        assert set(costs.SCENARIO_FIELDS) == set(row), label
+        summary, table = asyncio.run(cost_tab.estimate_cost(*(row[name] for name in costs.SCENARIO_FIELDS)))
         assert "a month" in summary and len(table) >= 2, label
-        costs[label] = cost_tab.workload(*(row[name] for name in cost_tab.SCENARIO_FIELDS))
-    small, medium, large = costs.values()
+        loads[label] = costs.workload(*(row[name] for name in costs.SCENARIO_FIELDS))
+    small, medium, large = loads.values()
     assert small.workers_ai_usd < medium.workers_ai_usd < large.workers_ai_usd

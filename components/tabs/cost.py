@@ -1,98 +1,30 @@
 """The Cost tab: where today's neurons went, and what a workload would cost per month.
 
-The charts read the ledger (components/usage.py); the calculator reads the price list (prices.json). Every
-figure is an estimate and says so. The calculator is also the public `/estimate_cost` endpoint: "what would
-1,000 RAG queries a day cost?" is as good a question from an MCP client as from a person.
+The arithmetic lives in components/core/costs.py (the workload, the price list and usage as plain data); this
+module is the page: the charts read the ledger (core/usage.py) through it, the calculator prices a workload with
+it. Every figure is an estimate and says so. The calculator is also the public `/estimate_cost` endpoint: "what
+would 1,000 RAG queries a day cost?" is as good a question from an MCP client as from a person.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import gradio as gr
 import pandas as pd
 
-from ..core.errors import InputProblem
+from ..core import costs
+from ..core.costs import EXAMPLE, SCENARIO_FIELDS, SCENARIOS, Workload
+from ..core.usage import session_key, shared_ledger, visitor_key
 from ..ui.common import friendly_errors
-from ..core.usage import Snapshot, session_key, shared_ledger, visitor_key
 from ..workers_ai import (
-    CHAT, EMBEDDINGS, FREE_NEURONS_PER_DAY, PRICES, SPEECH, STAND_INS, USD_PER_NEURON, VISION, Estimate,
-    builtin_models, default_model, estimate, format_neurons, format_usd, short_name, until_utc_midnight,
+    CHAT, EMBEDDINGS, FREE_NEURONS_PER_DAY, SPEECH, STAND_INS, USD_PER_NEURON, VISION, format_neurons, format_usd,
+    short_name,
 )
 
 USAGE_COLUMNS = ["model", "task", "neurons"]
 TASK_COLOURS = {CHAT: "#f6821f", EMBEDDINGS: "#2563eb", SPEECH: "#16a34a", VISION: "#7c3aed"}
-# The calculator's starting point, in the spirit of the pricing page: 1,000 RAG queries a day.
-EXAMPLE = dict(queries_per_day=1000, embedding_tokens_per_query=50, prompt_tokens=1500, completion_tokens=300,
-               embedding_model=default_model(EMBEDDINGS), chat_model=default_model(CHAT), days_per_month=30,
-               gpu_usd_per_hour=1.0)
-UNITS = {  # how the price list's units read in the table
-    "per_m_input_tokens": "per million input tokens",
-    "per_m_output_tokens": "per million output tokens",
-    "per_audio_minute": "per audio minute",
-    "per_m_images": "per million images",
-}
 
 
 # ── the calculator ──────────────────────────────────────────────────────────────────────────
-
-
-@dataclass(frozen=True)
-class Workload:
-    """A RAG-style workload priced per month: each query embeds some text and asks a chat model once."""
-
-    queries_per_day: float
-    embedding: Estimate  # one query's embedding
-    chat: Estimate  # one query's answer
-    days: float
-    gpu_usd_per_hour: float
-
-    @property
-    def neurons_per_day(self) -> float:
-        return self.queries_per_day * (self.embedding.neurons + self.chat.neurons)
-
-    @property
-    def billed_per_day(self) -> float:
-        """The first 10,000 neurons of each UTC day are free."""
-        return max(0.0, self.neurons_per_day - FREE_NEURONS_PER_DAY)
-
-    @property
-    def workers_ai_usd(self) -> float:
-        return self.billed_per_day * self.days * USD_PER_NEURON
-
-    @property
-    def gpu_usd(self) -> float:
-        """A dedicated GPU is paid for around the clock, busy or not."""
-        return 24 * self.days * self.gpu_usd_per_hour
-
-    @property
-    def break_even_queries(self) -> float | None:
-        """Queries a day at which Workers AI costs as much as the GPU (None when a query costs nothing)."""
-        per_query = self.embedding.neurons + self.chat.neurons
-        if per_query <= 0:
-            return None
-        return (self.gpu_usd / (self.days * USD_PER_NEURON) + FREE_NEURONS_PER_DAY) / per_query
-
-
-def workload(queries_per_day: float, embedding_tokens_per_query: float, prompt_tokens: float,
-             completion_tokens: float, embedding_model: str, chat_model: str, days_per_month: float,
-             gpu_usd_per_hour: float) -> Workload:
-    """Check the inputs and price one query; InputProblem names the first thing that is wrong."""
-    numbers = {"Queries per day": queries_per_day, "Embedding tokens per query": embedding_tokens_per_query,
-               "Prompt tokens": prompt_tokens, "Completion tokens": completion_tokens,
-               "GPU $ per hour": gpu_usd_per_hour}
-    for label, value in numbers.items():
-        if value is None or not 0 <= float(value) < 1e12:
-            raise InputProblem(f"{label} must be a number of zero or more.")
-    if days_per_month is None or not 1 <= float(days_per_month) <= 31:
-        raise InputProblem("Days per month must be between 1 and 31.")
-    embedding = estimate((embedding_model or "").strip(), input_tokens=int(embedding_tokens_per_query))
-    chat = estimate((chat_model or "").strip(), input_tokens=int(prompt_tokens), output_tokens=int(completion_tokens))
-    for part, label in ((embedding, "embedding"), (chat, "chat")):
-        if not part.known:
-            raise InputProblem(f"The {label} model {part.model or '(none)'} has no known price (price unknown): "
-                               "pick one from the list.")
-    return Workload(float(queries_per_day), embedding, chat, float(days_per_month), float(gpu_usd_per_hour))
 
 
 @friendly_errors
@@ -125,50 +57,18 @@ async def estimate_cost(
         a one-paragraph summary in Markdown
         a table with one row per cost item: `item`, `neurons per day (est.)` and `$ per month (est.)`
     """
-    load = workload(queries_per_day, embedding_tokens_per_query, prompt_tokens, completion_tokens,
-                    embedding_model, chat_model, days_per_month, gpu_usd_per_hour)
-    return _summary(load), _table(load)
-
-
-def _summary(load: Workload) -> str:
-    days = f"{load.days:g}"
-    text = (
-        f"**{load.queries_per_day:,.0f} queries a day** with {short_name(load.embedding.model)} embeddings and "
-        f"{short_name(load.chat.model)} ≈ **{format_usd(load.workers_ai_usd)} a month** on Workers AI "
-        f"(est. {format_neurons(load.neurons_per_day)} neurons a day, of which the first "
-        f"{FREE_NEURONS_PER_DAY:,} are free), against **{format_usd(load.gpu_usd)} a month** for a dedicated GPU "
-        f"at {format_usd(load.gpu_usd_per_hour)}/hour × 24 h × {days} days."
-    )
-    if (break_even := load.break_even_queries) is not None:
-        text += (f" The two cost the same at about {break_even:,.0f} queries a day: below that Workers AI is "
-                 "cheaper, above it the GPU.")
-    return text
+    load = costs.workload(queries_per_day, embedding_tokens_per_query, prompt_tokens, completion_tokens,
+                          embedding_model, chat_model, days_per_month, gpu_usd_per_hour)
+    return costs.summary(load), _table(load)
 
 
 def _table(load: Workload) -> pd.DataFrame:
-    def per_day(part: Estimate) -> float:
-        return load.queries_per_day * part.neurons
-
-    def a_month(neurons: float) -> str:
-        return format_usd(neurons * load.days * USD_PER_NEURON)
-
-    free = min(load.neurons_per_day, FREE_NEURONS_PER_DAY)
-    rows = [
-        (f"Embeddings · {short_name(load.embedding.model)}", format_neurons(per_day(load.embedding)),
-         a_month(per_day(load.embedding))),
-        (f"Chat · {short_name(load.chat.model)}", format_neurons(per_day(load.chat)), a_month(per_day(load.chat))),
-        (f"Free allocation ({FREE_NEURONS_PER_DAY:,} a day)", f"−{format_neurons(free)}", f"−{a_month(free)}"),
-        ("Workers AI, billed", format_neurons(load.billed_per_day), format_usd(load.workers_ai_usd)),
-        (f"Dedicated GPU, {format_usd(load.gpu_usd_per_hour)}/h around the clock", "—", format_usd(load.gpu_usd)),
-    ]
-    return pd.DataFrame(rows, columns=["item", "neurons per day (est.)", "$ per month (est.)"])
+    return pd.DataFrame(costs.cost_rows(load), columns=costs.COST_COLUMNS)
 
 
 def price_list() -> pd.DataFrame:
     """Every price the app knows, one row per model and unit, with its dollar equivalent."""
-    rows = [(name, UNITS[unit], format_neurons(rate), format_usd(rate * USD_PER_NEURON))
-            for name, price in PRICES.items() for unit, rate in price.rates.items()]
-    return pd.DataFrame(rows, columns=["model", "unit", "neurons", "$"])
+    return pd.DataFrame(costs.price_rows(), columns=costs.PRICE_COLUMNS)
 
 
 # ── usage charts ────────────────────────────────────────────────────────────────────────────
@@ -181,28 +81,16 @@ def usage_frame(by_model: dict[tuple[str, str], float]) -> pd.DataFrame:
     appears later gets no bar. So every frame starts with a zero row per task (under a model already shown: it
     adds nothing to the bars), and `neurons` is a float column even when there are no calls yet.
     """
-    rows = [(short_name(model), task, round(neurons, 6)) for (task, model), neurons in sorted(by_model.items())]
+    rows = costs.usage_rows(by_model)
     anchor = rows[0][0] if rows else ""
     rows = [(anchor, task, 0.0) for task in TASK_COLOURS] + rows
     return pd.DataFrame(rows, columns=USAGE_COLUMNS).astype({"neurons": float})
 
 
-def usage_summary(snapshot: Snapshot) -> str:
-    share = 100 * snapshot.total / FREE_NEURONS_PER_DAY
-    session = sum(snapshot.session.values())
-    per_visitor = shared_ledger().budgets.per_visitor
-    of_budget = f" of your {format_neurons(per_visitor)}" if per_visitor is not None else ""
-    return (f"**This session:** est. {format_neurons(session)} neurons ({format_usd(session * USD_PER_NEURON)}) · "
-            f"**you today:** {format_neurons(snapshot.visitor)}{of_budget} · **everyone today:** "
-            f"{format_neurons(snapshot.total)} neurons in {snapshot.calls:,} calls, {share:.3g}% of the "
-            f"{FREE_NEURONS_PER_DAY:,} free. The day ({snapshot.day}, UTC) resets at 00:00 UTC, "
-            f"in {until_utc_midnight(shared_ledger().now())}.")
-
-
 def usage_view(request: gr.Request) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """This session's and today's neurons by model and task, for this visitor's page."""
     snapshot = shared_ledger().snapshot(visitor_key(request), session_key(request))
-    return usage_frame(snapshot.session), usage_frame(snapshot.today), usage_summary(snapshot)
+    return usage_frame(snapshot.session), usage_frame(snapshot.today), costs.usage_summary(snapshot)
 
 
 # ── the tab ─────────────────────────────────────────────────────────────────────────────────
@@ -229,20 +117,6 @@ def intro() -> str:
     return text
 
 
-# The calculator's example workloads, in its inputs' order (SCENARIO_FIELDS).
-SCENARIO_FIELDS = ["queries_per_day", "embedding_tokens_per_query", "prompt_tokens", "completion_tokens",
-                   "embedding_model", "chat_model", "days_per_month", "gpu_usd_per_hour"]
-SCENARIOS = {
-    "Prototype: 200 queries a day, a 3B model": dict(
-        EXAMPLE, queries_per_day=200, prompt_tokens=1000, completion_tokens=200,
-        embedding_model="@cf/baai/bge-small-en-v1.5", chat_model="@cf/meta/llama-3.2-3b-instruct"),
-    "Internal help desk: 1,000 a day, 8B fast": dict(EXAMPLE),
-    "Public support bot: 50,000 a day, 70B": dict(
-        EXAMPLE, queries_per_day=50_000, prompt_tokens=2500, completion_tokens=400,
-        chat_model="@cf/meta/llama-3.3-70b-instruct-fp8-fast", gpu_usd_per_hour=2.5),
-}
-
-
 async def example_estimate(*inputs) -> tuple[str, pd.DataFrame]:
     """`estimate_cost` for a clicked example (its own name: Gradio names an event after its function, and
     `/estimate_cost` belongs to the calculator's button)."""
@@ -251,7 +125,7 @@ async def example_estimate(*inputs) -> tuple[str, pd.DataFrame]:
 
 def _priced(task: str) -> list[tuple[str, str]]:
     """The built-in Workers AI models of `task` that have a price, for the calculator's dropdowns."""
-    return [(short_name(m.name), m.name) for m in builtin_models(task, "cloudflare") if m.name in PRICES]
+    return [(short_name(name), name) for name in costs.priced_models(task)]
 
 
 def render(tab: gr.Tab) -> None:
@@ -289,8 +163,8 @@ def render(tab: gr.Tab) -> None:
                                          allow_custom_value=True)
             calculate = gr.Button("Calculate", variant="primary")
         with gr.Column(scale=3, min_width=360):
-            example = workload(**EXAMPLE)
-            answer = gr.Markdown(_summary(example), elem_id="cost-estimate")
+            example = costs.workload(**EXAMPLE)
+            answer = gr.Markdown(costs.summary(example), elem_id="cost-estimate")
             table = gr.Dataframe(_table(example), label="Per month (est.)", interactive=False, wrap=True)
     inputs = [queries, embed_tokens, prompt, completion, embedding_model, chat_model, days, gpu]
     gr.Examples(
