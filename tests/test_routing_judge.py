@@ -85,6 +85,19 @@ def test_embedding_judge_embeds_its_examples_once_and_meters_each_message(client
     assert 0 <= first.score < 0.5 <= second.score <= 1
 
 
+def test_embedding_judge_refuses_an_unusable_answer_so_the_router_can_fall_back(client, fake, budget):
+    """The judge embeds through core.embeddings.embed: a reply that is not one vector per text is a ProtocolError."""
+    import json
+
+    from components.workers_ai import ProtocolError
+    from tests.fake_workers_ai import Fault
+
+    body = {"result": {"shape": [1, 3], "data": [[0.1, 0.2, 0.3]]}, "success": True, "errors": [], "messages": []}
+    fake.fail(Fault.raw(200, json.dumps(body), content_type="application/json"), model=EMBED_MODEL)
+    with pytest.raises(ProtocolError, match="returned unusable embeddings"):
+        collect_one(EmbeddingJudge().judge(SIMPLE_PROMPT))
+
+
 @pytest.mark.parametrize(("said", "label", "score"), [("COMPLEX", COMPLEX, 1.0), ("Simple.", SIMPLE, 0.0),
                                                       ("Maybe", COMPLEX, 0.5)])
 def test_llm_judge_reads_one_word(client, fake, said, label, score):
