@@ -22,7 +22,8 @@ import gradio as gr  # noqa: E402
 
 from components.tabs import chat, cost as cost_tab, embeddings, speech, vision  # noqa: E402
 from components.ui.header import CSS, header_html, meter_html, refresh_meter  # noqa: E402
-from components.ui.common import MAX_UPLOAD_BYTES, refresh_models  # noqa: E402
+from components.ui.models import refresh_models  # noqa: E402
+from components.ui.uploads import MAX_UPLOAD_BYTES  # noqa: E402
 from components.core.backend import shared_client  # noqa: E402
 from components.core.visitors import VisitorMiddleware  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
@@ -31,7 +32,7 @@ THEME = gr.themes.Soft(primary_hue="orange", secondary_hue="amber")  # built-in:
 
 # Uploads and the files the tabs return live in Gradio's cache folder: every hour, those older than an hour go.
 DELETE_CACHE = (3600, 3600)
-# How many jobs may wait and run. Every event sets its own concurrency_limit (see components/ui/common.py);
+# How many jobs may wait and run. Every event sets its own concurrency_limit (see components/ui/endpoints.py);
 # max_threads caps all running jobs, async ones included, so it must exceed 50 streaming chats.
 QUEUE_MAX_SIZE = 256
 # Gradio keeps each session's copy of the page config (~0.2 MB here) for its last `state_session_capacity`

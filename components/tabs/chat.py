@@ -16,8 +16,10 @@ from ..core.conversation import (
     TEMPERATURE_RANGE, answer, api_history,
 )
 from ..core.usage import session_key
-from ..ui.common import api_endpoint, concurrency_limit, friendly_errors, loading_note, model_dropdown, user_error
+from ..ui.endpoints import api_endpoint, concurrency_limit
+from ..ui.errors import friendly_errors, user_error
 from ..ui.how_it_works import describe_trace, panel, sent_requests
+from ..ui.models import loading_note, model_dropdown
 from ..ui.panels import after_answer, notice
 from ..workers_ai import CHAT, capture
 from . import chat_routing

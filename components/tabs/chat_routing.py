@@ -14,7 +14,8 @@ from ..core import routing
 from ..core.backend import is_offline
 from ..core.conversation import DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, api_history
 from ..core.usage import session_key
-from ..ui.common import api_endpoint, friendly_errors
+from ..ui.endpoints import api_endpoint
+from ..ui.errors import friendly_errors
 
 SINGLE_MODEL, AUTO_ROUTE = "Single model", "Auto-route"
 ROUTE_MODES = [SINGLE_MODEL, AUTO_ROUTE]

@@ -14,7 +14,7 @@ import pandas as pd
 from ..core import costs
 from ..core.costs import EXAMPLE, SCENARIO_FIELDS, SCENARIOS, Workload
 from ..core.usage import session_key, shared_ledger, visitor_key
-from ..ui.common import friendly_errors
+from ..ui.errors import friendly_errors
 from ..workers_ai import (
     CHAT, EMBEDDINGS, FREE_NEURONS_PER_DAY, SPEECH, STAND_INS, USD_PER_NEURON, VISION, format_neurons, format_usd,
     short_name,

@@ -13,9 +13,11 @@ import plotly.graph_objects as go
 from ..core import embeddings as core
 from ..core.backend import model_or_default
 from ..core.embeddings import MAX_CORPUS, MAX_SIMILARITY
-from ..ui.common import announce_loading, concurrency_limit, friendly_errors, model_dropdown
 from ..ui.embedding_plots import heatmap_figure, map_figure, short_labels
+from ..ui.endpoints import concurrency_limit
+from ..ui.errors import friendly_errors
 from ..ui.how_it_works import panel
+from ..ui.models import announce_loading, model_dropdown
 from ..ui.panels import after_answer, cost_line, notice
 from ..workers_ai import EMBEDDINGS
 

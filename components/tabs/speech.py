@@ -14,11 +14,12 @@ import gradio as gr
 from ..core.backend import default_model, model_or_default
 from ..core.errors import InputProblem
 from ..core.speech import TASKS, checked_options, takes_base64_json, transcribe_file
-from ..ui.common import (
-    MAX_UPLOAD_BYTES, announce_loading, concurrency_limit, fetch_links_capped, friendly_errors, model_dropdown,
-)
+from ..ui.endpoints import concurrency_limit
+from ..ui.errors import friendly_errors
 from ..ui.how_it_works import panel
+from ..ui.models import announce_loading, model_dropdown
 from ..ui.panels import after_answer, cost_line, notice
+from ..ui.uploads import MAX_UPLOAD_BYTES, fetch_links_capped
 from ..workers_ai import SPEECH
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -72,7 +73,7 @@ class AudioInput(gr.Audio):
     is_template = True
     link_limit = MAX_UPLOAD_BYTES
     # In the class body, not from a mixin base: Gradio names the front-end component after the first base class
-    # (ui/common.py, fetch_links_capped).
+    # (ui/uploads.py, fetch_links_capped).
     async_move_resource_to_block_cache = fetch_links_capped
 
 

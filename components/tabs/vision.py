@@ -13,9 +13,12 @@ import gradio as gr
 from ..core.backend import model_or_default
 from ..core.errors import InputProblem
 from ..core.vision import MAX_FILE_BYTES, check_file, classify_file
-from ..ui.common import announce_loading, concurrency_limit, fetch_links_capped, friendly_errors, model_dropdown
+from ..ui.endpoints import concurrency_limit
+from ..ui.errors import friendly_errors
 from ..ui.how_it_works import panel
+from ..ui.models import announce_loading, model_dropdown
 from ..ui.panels import after_answer, cost_line, notice
+from ..ui.uploads import fetch_links_capped
 from ..workers_ai import VISION
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -35,7 +38,7 @@ class ImageInput(gr.Image):
     is_template = True
     link_limit = MAX_FILE_BYTES  # a picture named by link is fetched up to the size an upload may have
     # In the class body, not from a mixin base: Gradio names the front-end component after the first base class
-    # (ui/common.py, fetch_links_capped).
+    # (ui/uploads.py, fetch_links_capped).
     async_move_resource_to_block_cache = fetch_links_capped
 
     def preprocess(self, payload):
