@@ -88,6 +88,10 @@ class ChildFake:
         """{"max_in_flight": n, "request_times": [monotonic time of each model request]}"""
         return self._ask("stats")
 
+    def set(self, **settings) -> None:
+        """Change the fake's settings (stream_tokens, token_delay, …) between phases of a benchmark."""
+        self._ask(("set", settings))
+
 
 def _serve_child_fake(conn, settings: dict, backlog: int) -> None:
     with fake_server(backlog) as fake:
@@ -103,6 +107,10 @@ def _serve_child_fake(conn, settings: dict, backlog: int) -> None:
             elif command == "stats":
                 conn.send({"max_in_flight": fake.max_in_flight,
                            "request_times": [request.time for request in fake.requests if request.model]})
+            elif isinstance(command, tuple) and command[0] == "set":
+                for name, value in command[1].items():
+                    setattr(fake, name, value)
+                conn.send(None)
             else:
                 conn.send(None)
                 return
