@@ -67,3 +67,14 @@ def test_readme_curl_example_runs(code, served, endpoints):
         "/estimate_cost": lambda: first.startswith("**5,000 queries a day**"),
     }
     assert checks.get(curl_endpoint(code), lambda: True)(), run.stdout[-500:]
+
+
+def test_the_layout_section_names_every_module():
+    """"How the code is laid out" is where a newcomer learns which room a change belongs in: every module of the
+    core, the UI and the tabs is on its map (a new one is added there, a removed one taken off)."""
+    section = README[README.index("## How the code is laid out"):]
+    section = section[: section.find("\n## ", 1)] if "\n## " in section[1:] else section
+    missing = [str(path.relative_to(ROOT)) for folder in ("core", "ui", "tabs")
+               for path in (ROOT / "components" / folder).glob("*.py")
+               if path.name != "__init__.py" and path.name not in section]
+    assert not missing, f"modules missing from the README's layout: {missing}"
