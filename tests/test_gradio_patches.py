@@ -1,18 +1,150 @@
-"""components/ui/gradio_tuning.py: the lazy session config lists exactly what Gradio's eager one would, and the
-prompt queue still starts, streams and finishes every job (one at a time and many at once, under a limit)."""
+"""components/ui/gradio_patches.py: the patches apply on the pinned Gradio, only through app.py; SHOWCASE_GRADIO_PATCHES=0
+leaves Gradio as shipped, and so does another Gradio version (with one log line saying so); and each patch keeps
+Gradio's behaviour: the lazy session config lists exactly what Gradio's eager one would, and a module recorded as
+absent fails to import at once.
 
-import asyncio
+`make test` runs the suite with the patches on, then the chat, streaming and concurrency tests again with
+SHOWCASE_GRADIO_PATCHES=0 (this file included: the tests of a patch's behaviour skip themselves there, and
+`test_the_app_has_the_patches_this_run_was_started_with` checks that the switch really reached the app)."""
+
+import ast
+import importlib.machinery
+import json
+import os
+import subprocess
 import sys
-import threading
-import time
+import tomllib
+from pathlib import Path
 
 import gradio as gr
+import pytest
 from gradio.state_holder import SessionState
-from gradio_client import Client
 
 import app
-from components.ui import gradio_tuning
-from tests.conftest import free_port
+from components.core import settings
+from components.ui import gradio_patches
+from tests.conftest import ROOT
+
+PATCHED = bool(app.GRADIO_PATCHES)
+needs_patches = pytest.mark.skipif(not PATCHED, reason="this run has the Gradio patches off")
+once = pytest.mark.skipif(not PATCHED, reason="checks the switch itself: run once, in the run with the patches on")
+
+
+def started_with(name: str) -> str | None:
+    """The variable as this process was started with it (the Makefile's runs set SHOWCASE_GRADIO_PATCHES), whatever
+    the test set-up has done to os.environ since: /proc/self/environ keeps the start-up environment on Linux."""
+    try:
+        start_up = Path("/proc/self/environ").read_bytes().split(b"\0")
+    except OSError:
+        return os.environ.get(name)
+    prefix = name.encode() + b"="
+    return next((entry[len(prefix):].decode() for entry in start_up if entry.startswith(prefix)), None)
+
+
+def test_the_app_has_the_patches_this_run_was_started_with():
+    value = started_with("SHOWCASE_GRADIO_PATCHES")
+    wanted = settings.gradio_patches_enabled({"SHOWCASE_GRADIO_PATCHES": value} if value is not None else {})
+    assert PATCHED == wanted, (
+        f"this run was started with SHOWCASE_GRADIO_PATCHES={value!r} but the app has "
+        f"{app.GRADIO_PATCHES or 'no patches'}: the variable did not reach `import app` (tests/conftest.py must leave "
+        "it as it is)")
+    assert app.GRADIO_PATCHES == (tuple(patch.name for patch in gradio_patches.PATCHES) if wanted else ())
+    checkable = [patch for patch in gradio_patches.PATCHES if not installed_but_marked_absent(patch)]
+    assert [patch.name for patch in checkable if patch.active() != wanted] == []
+
+
+def installed_but_marked_absent(patch) -> bool:
+    """A module the patch would record as absent, installed here (then the patch leaves it alone)."""
+    return any(target.startswith("sys.modules:") and importlib.machinery.PathFinder.find_spec(target.split(":")[1])
+               for target in patch.replaces)
+
+
+def test_the_pinned_gradio_is_the_one_installed_and_in_pyproject():
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert f"gradio[mcp]=={gradio_patches.PINNED_GRADIO}" in dependencies
+    assert gr.__version__ == gradio_patches.PINNED_GRADIO
+
+
+@needs_patches
+def test_apply_again_changes_nothing_and_names_every_patch(monkeypatch):
+    monkeypatch.setenv("SHOWCASE_GRADIO_PATCHES", "1")
+    before = [patch.active() for patch in gradio_patches.PATCHES]
+    assert gradio_patches.apply() == app.GRADIO_PATCHES == tuple(gradio_patches.BY_NAME)
+    assert [patch.active() for patch in gradio_patches.PATCHES] == before
+
+
+def test_only_app_py_imports_the_patches():
+    importers = []
+    for path in [ROOT / "app.py", *(ROOT / "components").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module or ''}.{alias.name}" for alias in node.names]
+            if any(name.split(".")[-1] == "gradio_patches" or ".gradio_patches." in f"{name}." for name in names):
+                importers.append(str(path.relative_to(ROOT)))
+    assert importers == ["app.py"]
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env}, capture_output=True,
+                          text=True, timeout=180)
+
+
+REPORT_TARGETS = """
+import json
+from components.ui import gradio_patches
+print(json.dumps([target for patch in gradio_patches.PATCHES for target in patch.replaces
+                  if gradio_patches.replaced(target)]))
+"""
+
+
+@once
+def test_switched_off_the_app_leaves_gradio_as_shipped():
+    code = ("import logging; logging.basicConfig(level=logging.INFO, format='%(name)s %(message)s')\n"
+            "import sys; import app; assert app.GRADIO_PATCHES == ()\n"
+            "from gradio import state_holder\n"
+            "assert state_holder.SessionState.__init__.__module__ == 'gradio.state_holder'\n"
+            "assert not hasattr(state_holder.SessionState, 'shipped')\n"
+            "assert sys.modules.get('matplotlib', 0) is not None and sys.modules.get('sniffio', 0) is not None\n"
+            + REPORT_TARGETS)
+    done = run_python(code, SHOWCASE_GRADIO_PATCHES="0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+    assert [line for line in done.stderr.splitlines() if "Gradio patch" in line] == [
+        "showcase Gradio patches off (SHOWCASE_GRADIO_PATCHES=0): Gradio runs as shipped"]
+
+
+@once
+def test_on_another_gradio_the_patches_stay_off_and_one_line_says_so():
+    code = ("import logging; logging.basicConfig(level=logging.DEBUG, format='%(name)s %(levelname)s %(message)s')\n"
+            "import gradio; gradio.__version__ = '6.32.0'\n"
+            "from components.ui import gradio_patches; assert gradio_patches.apply() == ()\n" + REPORT_TARGETS)
+    done = run_python(code, SHOWCASE_GRADIO_PATCHES="1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == []
+    assert [line for line in done.stderr.splitlines() if line.startswith("showcase ")] == [
+        "showcase WARNING Gradio 6.32.0 is not the pinned 6.31.0: its patches stay off "
+        "(components/ui/gradio_patches.py)"]
+
+
+# ── modules recorded as absent ───────────────────────────────────────────────────────────────
+
+
+@needs_patches
+@pytest.mark.parametrize("name", ["matplotlib", "sniffio"])
+def test_an_absent_module_fails_fast_and_an_installed_one_is_left_alone(name):
+    if sys.modules.get(name, ...) is None:  # marked absent: the import the libraries try raises at once
+        with pytest.raises(ImportError):
+            __import__(name)
+    else:
+        assert sys.modules[name].__name__ == name  # installed here: nothing to mark
+    gradio_patches.mark_absent("json")
+    assert sys.modules["json"] is json
+
+
+# ── the lazy session config ──────────────────────────────────────────────────────────────────
 
 
 def eager_config(demo: gr.Blocks) -> list[dict]:
@@ -22,38 +154,23 @@ def eager_config(demo: gr.Blocks) -> list[dict]:
 
 
 def shipped_session_state():
-    """Gradio's own SessionState, as shipped (the methods the tuning replaced, put back on a subclass)."""
+    """Gradio's own SessionState, as shipped (the methods the patch replaced, put back on a subclass)."""
     return type("ShippedSessionState", (SessionState,), dict(SessionState.shipped))
 
 
-def test_matplotlib_probe_fails_fast_when_absent():
-    if sys.modules.get("matplotlib", ...) is None:  # marked absent: the import Gradio tries raises at once
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            pass
-        else:
-            raise AssertionError("matplotlib was marked absent but imported")
-    else:
-        assert sys.modules["matplotlib"].__name__ == "matplotlib"  # installed here: nothing to mark
-
-
-def test_lazy_session_config_is_applied_on_the_pinned_gradio():
-    assert gr.__version__ == gradio_tuning.TUNED_GRADIO, "pyproject pins the Gradio this tuning was checked on"
-    assert gradio_tuning.lazy_session_config() is True
-    assert SessionState._lazy_config
-
-
+@needs_patches
 def test_a_new_session_builds_no_block_config_up_front():
     state = SessionState(app.demo)
     assert state.config_values == {}
 
 
+@needs_patches
 def test_components_lists_what_the_eager_config_would_in_the_same_order():
     state = SessionState(app.demo)
     assert list(state.components) == [c for c in eager_config(app.demo) if c]
 
 
+@needs_patches
 def test_a_changed_value_shows_in_the_listing():
     state = SessionState(app.demo)
     textbox = next(b for b in app.demo.blocks.values() if isinstance(b, gr.Textbox))
@@ -65,6 +182,7 @@ def test_a_changed_value_shows_in_the_listing():
     assert SessionState(app.demo).config_values == {}
 
 
+@needs_patches
 def test_state_values_still_start_from_their_defaults_per_session():
     state_block = next(b for b in app.demo.blocks.values() if isinstance(b, gr.State))
     first, second = SessionState(app.demo), SessionState(app.demo)
@@ -72,6 +190,7 @@ def test_state_values_still_start_from_their_defaults_per_session():
     assert second[state_block._id] != ["only in the first session"]
 
 
+@needs_patches
 def test_the_same_events_leave_the_same_listing_as_gradios_own():
     """What an event does to a session (inputs stored and their values noted, an output updated with new props,
     a State set), replayed on Gradio's own SessionState and on the lazy one."""
@@ -94,178 +213,3 @@ def test_the_same_events_leave_the_same_listing_as_gradios_own():
     assert listed[textbox._id]["props"]["value"] == "typed again"
     assert listed[slider._id]["props"]["label"] == "renamed" and listed[slider._id]["props"]["value"] == 42
     assert lazy[state_block._id] == ["kept"]
-
-
-# ── the prompt queue ─────────────────────────────────────────────────────────────────────────
-
-
-def test_prompt_queue_is_applied_on_the_pinned_gradio():
-    from gradio import queueing
-
-    assert gradio_tuning.prompt_queue() is True
-    assert isinstance(app.demo._queue.sleep_when_free, gradio_tuning._FreeWait)
-    assert queueing.Queue._prompt
-
-
-def test_a_free_wait_ends_when_woken_or_at_its_backstop():
-    async def run():
-        wait = gradio_tuning._FreeWait(5.0)
-        loop = asyncio.get_running_loop()
-        loop.call_later(0.05, wait.wake)
-        started = time.monotonic()
-        await wait.sleep()
-        woken_after = time.monotonic() - started
-        wait.wake()  # woken while not asleep: the next sleep returns at once
-        started = time.monotonic()
-        await wait.sleep()
-        pending_after = time.monotonic() - started
-        short = gradio_tuning._FreeWait(0.05)
-        started = time.monotonic()
-        await short.sleep()  # nobody wakes it: the backstop does
-        return woken_after, pending_after, time.monotonic() - started
-
-    woken_after, pending_after, backstop_after = asyncio.run(run())
-    assert woken_after < 4.0 and pending_after < 4.0 and backstop_after >= 0.04
-
-
-def test_generators_are_created_in_place_and_other_calls_still_go_to_a_worker_thread():
-    ran_in: list[str] = []
-
-    async def tokens():
-        ran_in.append(threading.current_thread().name)
-        yield 1
-
-    def blocking():
-        return threading.current_thread().name
-
-    async def run():
-        to_thread = gradio_tuning._ToThread()
-        generator = await to_thread.run_sync(tokens)
-        assert ran_in == []  # creating it ran none of its code
-        assert [item async for item in generator] == [1]
-        return threading.current_thread().name, await to_thread.run_sync(blocking)
-
-    loop_thread, worker = asyncio.run(run())
-    assert ran_in == [loop_thread] and worker != loop_thread
-
-
-def test_the_tuned_queue_streams_finishes_and_respects_a_concurrency_limit(tmp_path):
-    """A small app on loopback: async and sync generators stream to the end; five calls to an event limited to
-    one job at a time all finish, never two at once (each waiting job starts when the one before it ends)."""
-    assert gradio_tuning.prompt_queue()
-    running, most = [0], [0]
-
-    async def count_async(n):
-        for i in range(int(n)):
-            await asyncio.sleep(0.01)
-            yield str(i)
-
-    def count_sync(n):
-        for i in range(int(n)):
-            time.sleep(0.01)
-            yield str(i)
-
-    async def one_at_a_time(label):
-        running[0] += 1
-        most[0] = max(most[0], running[0])
-        await asyncio.sleep(0.05)
-        running[0] -= 1
-        return f"done {label}"
-
-    with gr.Blocks() as demo:
-        number, text = gr.Number(), gr.Textbox()
-        gr.Button().click(count_async, number, text, api_name="count_async")
-        gr.Button().click(count_sync, number, text, api_name="count_sync")
-        gr.Button().click(one_at_a_time, text, text, api_name="one_at_a_time", concurrency_limit=1)
-    demo.queue(max_size=64)
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
-    try:
-        client = Client(url, verbose=False, download_files=str(tmp_path))
-        assert client.predict(5, api_name="/count_async") == "4"
-        assert client.predict(5, api_name="/count_sync") == "4"
-        jobs = [client.submit(f"job {i}", api_name="/one_at_a_time") for i in range(5)]
-        assert sorted(job.result(timeout=30) for job in jobs) == [f"done job {i}" for i in range(5)]
-        assert most[0] == 1
-        streamed = client.submit(3, api_name="/count_async")
-        streamed.result(timeout=30)
-        assert streamed.outputs() == ["0", "1", "2"]
-    finally:
-        demo.close()
-
-
-# ── the login check in place; lookups remembered ─────────────────────────────────────────────
-
-
-def _login_check_of(app):
-    """Gradio's login_check endpoint function, from the app's (nested) routes."""
-    routes = list(app.router.routes)
-    while routes:
-        route = routes.pop()
-        if hasattr(route, "original_router"):
-            routes.extend(route.original_router.routes)
-        elif getattr(route, "path", "").endswith("/login_check"):
-            return route.endpoint
-    raise AssertionError("no /login_check route")
-
-
-def test_a_login_protected_app_still_refuses_calls_without_a_login():
-    import httpx
-    from fastapi.dependencies import utils as fastapi_utils
-
-    assert gradio_tuning.inline_login_check() is True
-    with gr.Blocks() as demo:
-        text = gr.Textbox()
-        gr.Button().click(lambda value: value.upper(), text, text, api_name="shout")
-    demo.queue()
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-                            auth=("ann", "correct horse"))
-    try:
-        check = _login_check_of(demo.app)
-        assert gradio_tuning._is_login_check(check)  # the function the tuning runs in place
-        with httpx.Client(base_url=url, timeout=30) as http:
-            refused = http.post("/gradio_api/call/shout", json={"data": ["hi"]})
-            assert refused.status_code == 401
-            assert http.post("/login", data={"username": "ann", "password": "wrong"}).status_code == 400
-            assert http.post("/login", data={"username": "ann", "password": "correct horse"}).status_code == 200
-            event_id = http.post("/gradio_api/call/shout", json={"data": ["hi"]}).json()["event_id"]
-            assert '"HI"' in http.get(f"/gradio_api/call/shout/{event_id}").text
-    finally:
-        demo.close()
-
-    async def thread_names():
-        loop_thread = threading.current_thread().name
-        other = await fastapi_utils.run_in_threadpool(lambda: threading.current_thread().name)
-        return loop_thread, other
-
-    loop_thread, other = asyncio.run(thread_names())
-    assert other != loop_thread  # every other sync dependency still runs in a worker thread
-
-
-def test_type_hints_and_the_request_origin_are_remembered_and_unchanged():
-    import typing
-
-    from gradio import route_utils, utils
-    from starlette.requests import Request
-
-    assert gradio_tuning.remember_call_lookups() is True
-
-    def typed(message: str, request: gr.Request) -> str:
-        return message
-
-    assert utils.get_type_hints(typed) == typing.get_type_hints(typed)
-    assert utils.get_type_hints(typed) is utils.get_type_hints(typed)
-
-    def request(host: str, forwarded_host: str | None = None) -> Request:
-        headers = [(b"host", host.encode())]
-        if forwarded_host:
-            headers.append((b"x-forwarded-host", forwarded_host.encode()))
-        return Request({"type": "http", "method": "POST", "scheme": "http", "server": (host, 80), "root_path": "",
-                        "path": "/gradio_api/call/chat", "query_string": b"", "headers": headers})
-
-    path = "/gradio_api/call/chat"
-    first = route_utils.get_request_origin(request("example.org"), path)
-    assert str(first) == "http://example.org"
-    assert route_utils.get_request_origin(request("example.org"), path) is first
-    behind_proxy = route_utils.get_request_origin(request("example.org", "space.example"), path)
-    assert str(behind_proxy) == "http://space.example"
-    assert route_utils.get_root_url(request("example.org", "space.example"), path, None) == "http://space.example"

@@ -1,32 +1,39 @@
-"""Every patch this app makes to Gradio (and the libraries under it), in one list, applied by app.py only.
+"""Every patch this app makes to Gradio (and to the libraries under it), in one list, applied by app.py only.
 
-Each patch says what it replaces and what it saved when last measured (bench/bench_patches.py runs the app with
-all of them off, each one alone, and all on; bench/README.md, "Gradio patches", has the table and the decisions).
+`PATCHES` names each one, what it replaces and what it saves as last measured (bench/bench_patches.py: the app
+with all of them off, each one alone and all on, each in a process of its own; bench/README.md, "Gradio patches",
+has the tables and the decisions). Three are left:
+
+- `lazy_session_config`: a new Gradio session (a browser tab, a raw `POST /gradio_api/call/<api>`, an MCP call)
+  rendered the config of every block of the page up front (~8 ms for this app's ~150 blocks) before its request
+  could start; the patch builds each entry when Gradio lists them (only for a deep link), from the block and with
+  the value Gradio would have used. It carries a copy of Gradio 6.31's `SessionState.__init__`.
+- `absent_matplotlib`, `absent_sniffio`: a module that is not installed, probed on every streamed update (Gradio)
+  or every upstream request (httpcore), is recorded as absent once, so each probe fails at once.
+
+Five more were measured and dropped (a wakeable queue loop, generators created in place, FastAPI's
+`run_in_threadpool` replaced to run Gradio's `login_check` in place, cached type hints, cached request origins):
+together 1–2 ms per call and 3% of a core when idle, not worth replacing Gradio's and FastAPI's module globals.
 
 `apply()` is the one entry point: app.py calls it once, before the Blocks are built. It applies nothing when
 `SHOWCASE_GRADIO_PATCHES=0` (components/core/settings.py), and nothing on a Gradio other than the pinned one
 (`PINNED_GRADIO`, as pyproject.toml pins it): the patches replace Gradio internals checked on that version only,
-so elsewhere Gradio runs as shipped and the app logs one line saying so. Nothing else in components/ imports this
-module (tests/test_gradio_patches.py checks it); the tests and the benchmarks may.
+so elsewhere Gradio runs as shipped and the app logs one warning saying so. Nothing else in components/ imports
+this module (tests/test_gradio_patches.py checks it); the tests and the benchmarks may.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime
-import functools
 import importlib
 import importlib.util
 import inspect
 import logging
 import os
 import sys
-import threading
 from collections.abc import Callable
 from copy import copy
 from dataclasses import dataclass
-
-import anyio.to_thread
 
 from components.core import settings
 
@@ -65,7 +72,7 @@ def replaced(target: str) -> bool:
 
 def mark_absent(*names: str) -> None:
     """Some libraries probe for an optional module with `import x` inside a function that runs on every request;
-    when the module is not installed, each failed import searches the whole sys.path again (~80 µs here).
+    when the module is not installed, each failed import searches the whole sys.path again (~45 µs here).
     `sys.modules[name] = None` makes that import fail at once with the ImportError (`ModuleNotFoundError`) those
     libraries expect. A module that is installed (or already imported) is left alone."""
     for name in names:
@@ -162,221 +169,19 @@ def lazy_session_config() -> None:
     session_state._lazy_config = True
 
 
-# ── the queue wakes when a job is pushed or finishes ─────────────────────────────────────────
-
-
-class _FreeWait(float):
-    """The queue's `sleep_when_free`, made wakeable: its loop sleeps this long at most, or until `wake()`."""
-
-    def __new__(cls, seconds: float):
-        wait = super().__new__(cls, seconds)
-        wait.waiter, wait.pending = None, False
-        return wait
-
-    async def sleep(self) -> None:
-        if self.pending:  # woken while it was busy: look again at once
-            self.pending = False
-            return
-        loop = asyncio.get_running_loop()
-        self.waiter = waiter = loop.create_future()
-        backstop = loop.call_later(float(self), lambda: waiter.done() or waiter.set_result(None))
-        try:
-            await waiter
-        finally:
-            backstop.cancel()
-            self.waiter = None
-
-    def wake(self) -> None:  # called on the queue's own event loop (from Queue.push / process_events)
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
-        else:
-            self.pending = True
-
-
-class _QueueAsyncio:
-    """`asyncio` as gradio.queueing sees it: the same module, except that a sleep for a `_FreeWait` is wakeable."""
-
-    def __getattr__(self, name: str):
-        return getattr(asyncio, name)
-
-    @staticmethod
-    async def sleep(delay: float, result=None):
-        if isinstance(delay, _FreeWait):
-            await delay.sleep()
-            return result
-        return await asyncio.sleep(delay, result)
-
-
-QUEUE_BACKSTOP_S = 0.01
-
-
-def wakeable_queue() -> None:
-    from gradio import queueing
-
-    queue = queueing.Queue
-    if getattr(queue, "_wakeable", False):
-        return
-    shipped_init, shipped_push, shipped_process_events = queue.__init__, queue.push, queue.process_events
-
-    def __init__(self, *args, **kwargs) -> None:
-        shipped_init(self, *args, **kwargs)
-        self.sleep_when_free = _FreeWait(QUEUE_BACKSTOP_S)
-
-    def wake(self) -> None:
-        if isinstance(self.sleep_when_free, _FreeWait):
-            self.sleep_when_free.wake()
-
-    async def push(self, *args, **kwargs):
-        try:
-            return await shipped_push(self, *args, **kwargs)
-        finally:
-            wake(self)
-
-    async def process_events(self, *args, **kwargs) -> None:
-        try:
-            return await shipped_process_events(self, *args, **kwargs)
-        finally:
-            wake(self)  # its place in active_jobs is free again
-
-    queue.__init__, queue.push, queue.process_events = __init__, push, process_events
-    queueing.asyncio = _QueueAsyncio()
-    queue._wakeable = True
-
-
-# ── a streamed event's generator created in place ────────────────────────────────────────────
-
-
-class _ToThread:
-    """`anyio.to_thread` as gradio.blocks sees it: a generator function is called in place (that only creates the
-    generator; its code runs later, when Gradio iterates it, on the thread Gradio chooses as before)."""
-
-    def __getattr__(self, name: str):
-        return getattr(anyio.to_thread, name)
-
-    @staticmethod
-    async def run_sync(fn, *args, **kwargs):
-        if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
-            return fn(*args)
-        return await anyio.to_thread.run_sync(fn, *args, **kwargs)
-
-
-class _BlocksAnyio:
-    """`anyio` as gradio.blocks sees it: the same module, with `_ToThread` as its `to_thread`."""
-
-    to_thread = _ToThread()
-
-    def __getattr__(self, name: str):
-        return getattr(anyio, name)
-
-
-def generators_in_place() -> None:
-    from gradio import blocks
-
-    if not isinstance(blocks.anyio, _BlocksAnyio):
-        blocks.anyio = _BlocksAnyio()
-
-
-# ── the login check run in place ─────────────────────────────────────────────────────────────
-
-
-def _is_login_check(func) -> bool:
-    return getattr(func, "__module__", None) == "gradio.routes" and \
-        getattr(func, "__qualname__", "").endswith(".<locals>.login_check")
-
-
-def inline_login_check() -> None:
-    from fastapi.dependencies import utils
-
-    shipped = utils.run_in_threadpool
-    if getattr(shipped, "_inline_login_check", False):
-        return
-
-    async def run_in_threadpool(func, *args, **kwargs):
-        if _is_login_check(func):
-            return func(*args, **kwargs)
-        return await shipped(func, *args, **kwargs)
-
-    run_in_threadpool._inline_login_check = True
-    utils.run_in_threadpool = run_in_threadpool
-
-
-# ── what does not change between calls, derived once ─────────────────────────────────────────
-
-
-def cached_type_hints() -> None:
-    from gradio import utils
-
-    if getattr(utils.get_type_hints, "_remembered", False):
-        return
-    shipped = utils.get_type_hints
-    hints_for = functools.lru_cache(maxsize=1024)(shipped)  # keyed by the function: its hints are fixed
-
-    def get_type_hints(fn):
-        try:
-            return hints_for(fn)
-        except TypeError:  # an unhashable callable
-            return shipped(fn)
-
-    get_type_hints._remembered = True
-    utils.get_type_hints = get_type_hints
-
-
-ORIGIN_HEADERS = ("x-forwarded-host", "x-gradio-server", "x-forwarded-proto")  # what get_request_origin reads
-
-
-def cached_request_origin() -> None:
-    from gradio import route_utils
-
-    if getattr(route_utils.get_request_origin, "_remembered", False):
-        return
-    shipped = route_utils.get_request_origin
-    origins: dict[tuple, object] = {}  # (URL, route path, the headers it reads) → an immutable httpx.URL
-    evicting = threading.Lock()
-
-    def get_request_origin(request, route_path: str):
-        key = (str(request.url), route_path, *(request.headers.get(name) for name in ORIGIN_HEADERS))
-        origin = origins.get(key)
-        if origin is None:
-            origin = shipped(request, route_path)
-            with evicting:  # also called from worker threads (Gradio's sync routes)
-                origins[key] = origin
-                while len(origins) > 256:  # bounded: hosts and paths are the caller's to choose
-                    origins.pop(next(iter(origins)))
-        return origin
-
-    get_request_origin._remembered = True
-    route_utils.get_request_origin = get_request_origin
-
-
 # ── the list ─────────────────────────────────────────────────────────────────────────────────
 
 PATCHES: tuple[Patch, ...] = (
-    Patch("absent_matplotlib", ("sys.modules:matplotlib",),
-          "Gradio's `utils.MatplotlibBackendMananger` runs `import matplotlib` twice per streamed update; not "
-          "installed, each failed import searches sys.path again", absent_matplotlib),
-    Patch("absent_sniffio", ("sys.modules:sniffio",),
-          "httpcore's `current_async_library` runs `import sniffio` ~7 times per upstream request (anyio 4 no "
-          "longer needs sniffio, so it is not installed)", absent_sniffio),
     Patch("lazy_session_config", tuple(f"gradio.state_holder:SessionState.{name}" for name in (
               "__init__", "__setitem__", "_update_config", "_update_value_in_config", "components")),
-          "each new session (a browser tab, a raw `POST /gradio_api/call/<api>` or MCP call) rendered the config "
-          "of every block of the page up front (~12 ms for ~140 blocks); built when Gradio lists them instead",
+          "a new session's `SessionState` 7.8 ms → 0.02 ms; time to first token in a new session -11 to -14 ms",
           lazy_session_config),
-    Patch("wakeable_queue", ("gradio.queueing:Queue.__init__", "gradio.queueing:Queue.push",
-                             "gradio.queueing:Queue.process_events", "gradio.queueing:asyncio"),
-          "the queue's dispatch loop polls every 1 ms (a job waits ~1 ms to start; an idle app wakes 1,000 "
-          "times a second); woken when a job is pushed or finishes, 10 ms poll as a backstop", wakeable_queue),
-    Patch("generators_in_place", ("gradio.blocks:anyio",),
-          "`Blocks.call_function` hops to a worker thread just to create a streamed event's generator",
-          generators_in_place),
-    Patch("inline_login_check", ("fastapi.dependencies.utils:run_in_threadpool",),
-          "FastAPI runs Gradio's `login_check` dependency in a worker thread on every API request",
-          inline_login_check),
-    Patch("cached_type_hints", ("gradio.utils:get_type_hints",),
-          "`typing.get_type_hints` of the event's function on every call", cached_type_hints),
-    Patch("cached_request_origin", ("gradio.route_utils:get_request_origin",),
-          "the root URL re-derived from the request's URL and headers (two `httpx.URL` parses) on every call",
-          cached_request_origin),
+    Patch("absent_matplotlib", ("sys.modules:matplotlib",),
+          "`import matplotlib` twice per streamed update, 43 µs → 1.3 µs each: 0.34 ms per 16-token call; "
+          "app CPU per streamed token 0.84–0.98×", absent_matplotlib),
+    Patch("absent_sniffio", ("sys.modules:sniffio",),
+          "`import sniffio` 7 times per upstream request (httpcore's `current_async_library`), 43 µs → 1.3 µs "
+          "each: 0.29 ms per call", absent_sniffio),
 )
 
 BY_NAME = {patch.name: patch for patch in PATCHES}
