@@ -1,6 +1,6 @@
 """What each Gradio patch saves, measured now: the app with every patch off, each patch alone, and all of them on.
 
-    .venv/bin/python bench/bench_patches.py [--rounds 12] [--cpu-rounds 3] [--calls 40] [--chats 20]
+    .venv/bin/python bench/bench_patches.py [--rounds 20] [--cpu-rounds 3] [--calls 80] [--chats 20]
 
 Patches are process-wide, so each configuration is the whole app in a process of its own, all started side by side
 against one fake Workers AI (in its own process): "all off" is `python app.py` with SHOWCASE_GRADIO_PATCHES=0,
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import json
 import os
 import subprocess
@@ -51,19 +50,15 @@ def serve(names: list[str]) -> None:
     app.main()
 
 
-def micro(repeat: int) -> dict[str, float]:
-    """Seconds per occurrence of each operation a patch replaces, called the way Gradio calls it (through the module
-    globals the patches replace), in this process as `import app` left it (run once with the patches off, once on)."""
-    import asyncio
-    import json
+def micro(repeat: int) -> dict:
+    """Seconds per occurrence of each operation a patch replaces, called the way Gradio (or httpcore) calls it, in
+    this process as `import app` left it (run once with the patches off, once on); with BENCH_COUNT=1, also how
+    often one `/chat` call runs each."""
     import timeit
 
     sys.path.insert(0, str(ROOT))
     import app
-    from fastapi.dependencies import utils as fastapi_utils
-    from gradio import blocks, route_utils, routes, utils
     from gradio.state_holder import SessionState
-    from starlette.requests import Request
 
     def best(statement, number: int) -> float:
         return min(timeit.repeat(statement, number=number, repeat=repeat)) / number
@@ -74,99 +69,40 @@ def micro(repeat: int) -> dict[str, float]:
         except ImportError:
             pass
 
-    fastapi_app = routes.App.create_app(app.demo)
-    routes_left, login_check = list(fastapi_app.router.routes), None
-    while login_check is None:  # Gradio's login_check: the endpoint of /login_check, and every API route's dependency
-        route = routes_left.pop()
-        if hasattr(route, "original_router"):
-            routes_left.extend(route.original_router.routes)
-        elif getattr(route, "path", "").endswith("/login_check"):
-            login_check = route.endpoint
-    request = Request({"type": "http", "method": "POST", "scheme": "http", "server": ("127.0.0.1", 7860),
-                       "root_path": "", "path": "/gradio_api/call/chat", "query_string": b"",
-                       "headers": [(b"host", b"127.0.0.1:7860")]})
-    chat_fn = next(fn.fn for fn in app.demo.fns.values() if fn.api_name == "chat")
-
-    async def tokens():
-        yield 1
-
-    async def timed(step, number: int) -> float:
-        times = []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            for _ in range(number):
-                await step()
-            times.append((time.perf_counter() - started) / number)
-        return min(times)
-
-    async def hop_login_check():
-        await fastapi_utils.run_in_threadpool(login_check, None)
-
-    async def create_generator():
-        await blocks.anyio.to_thread.run_sync(tokens)
-
-    async def async_ones() -> tuple[float, float]:
-        return await timed(hop_login_check, 300), await timed(create_generator, 300)
-
-    login, generator = asyncio.run(async_ones())
-    counts = count_per_call(app) if os.environ.get("BENCH_COUNT") == "1" else {}
-    return {"counts": counts, "seconds": {
+    seconds = {
+        "lazy_session_config": best(lambda: SessionState(app.demo), 5),
         "absent_matplotlib": best(lambda: failed_import("matplotlib"), 200),
         "absent_sniffio": best(lambda: failed_import("sniffio"), 200),
-        "lazy_session_config": best(lambda: SessionState(app.demo), 5),
-        "inline_login_check": login,
-        "generators_in_place": generator,
-        "cached_type_hints": best(lambda: utils.get_type_hints(chat_fn), 300),
-        "cached_request_origin": best(lambda: route_utils.get_request_origin(request, "/gradio_api/call/chat"), 300),
-    }}
+    }
+    return {"seconds": seconds, "counts": count_per_call(app) if os.environ.get("BENCH_COUNT") == "1" else {}}
 
 
 def count_per_call(app) -> dict[str, float]:
-    """How often one `/chat` call (in a session that exists, by raw HTTP) runs each operation a patch replaces: the
-    app launched in this process (with the patches off), the operations wrapped to count."""
-    import asyncio
+    """How often one `/chat` call (in a session that exists, by raw HTTP) tries each import a patch marks absent, and
+    how many streamed updates it makes: the app launched in this process (patches off), the imports watched."""
     from collections import Counter
 
-    import anyio.to_thread
-    from fastapi.dependencies import utils as fastapi_utils
-    from gradio import route_utils, utils
+    from gradio import route_utils
 
     from _harness import app_token_times, raw_http
 
     counts: Counter = Counter()
 
-    class CountImports:  # first on sys.meta_path: sees every import that is not in sys.modules
+    class CountImports:  # first on sys.meta_path: sees every import of a module that is not in sys.modules
         @staticmethod
         def find_spec(name, path=None, target=None):
             if name in ("matplotlib", "sniffio"):
                 counts[f"absent_{name}"] += 1
             return None
 
-    def counted(name: str, function, when=lambda *args: True):
-        def wrapper(*args, **kwargs):
-            if when(*args):
-                counts[name] += 1
-            return function(*args, **kwargs)
-        return wrapper
-
-    def counted_async(name: str, function, when):
-        async def wrapper(*args, **kwargs):
-            if when(*args):
-                counts[name] += 1
-            return await function(*args, **kwargs)
-        return wrapper
-
     sys.meta_path.insert(0, CountImports)
-    utils.get_type_hints = counted("cached_type_hints", utils.get_type_hints)
-    route_utils.get_request_origin = counted("cached_request_origin", route_utils.get_request_origin)
-    fastapi_utils.run_in_threadpool = counted_async(
-        "inline_login_check", fastapi_utils.run_in_threadpool,
-        lambda func, *args: getattr(func, "__qualname__", "").endswith(".<locals>.login_check"))
-    anyio.to_thread.run_sync = counted_async(
-        "generators_in_place", anyio.to_thread.run_sync,
-        lambda func, *args: inspect.isasyncgenfunction(func) or inspect.isgeneratorfunction(func))
-    original_process_api = route_utils.call_process_api
-    route_utils.call_process_api = counted("updates", original_process_api)  # one per streamed update
+    call_process_api = route_utils.call_process_api
+
+    def counted_call_process_api(*args, **kwargs):  # one per streamed update
+        counts["updates"] += 1
+        return call_process_api(*args, **kwargs)
+
+    route_utils.call_process_api = counted_call_process_api
     app.demo.queue(max_size=app.QUEUE_MAX_SIZE)
     _, url, _ = app.demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, **app.launch_options())
 
@@ -347,10 +283,10 @@ def signed_ms(seconds: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=12, help="time-to-first-token rounds (each: both kinds)")
+    parser.add_argument("--rounds", type=int, default=20, help="time-to-first-token rounds (each: both kinds)")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--cpu-rounds", type=int, default=3, help="rounds of calls, and of streams, per configuration")
-    parser.add_argument("--calls", type=int, default=40, help="short calls per round, 8 at a time")
+    parser.add_argument("--calls", type=int, default=80, help="short calls per round, 8 at a time")
     parser.add_argument("--chats", type=int, default=20, help="chats streaming at once")
     parser.add_argument("--idle", type=float, default=3.0, help="seconds of idle CPU measured")
     parser.add_argument("--micro-repeat", type=int, default=5, help="timeit repeats of each replaced operation")
@@ -405,11 +341,10 @@ def main() -> None:
           f"`/chat` call runs it\n")
     print(table(["patch", "shipped, per occurrence", "patched", "occurrences per `/chat` call (16 tokens, "
                  f"{updates:.1f} streamed updates)", "saved per call"], micro_rows(micro_off, micro_on)))
-    print("\nThe time (wall clock) of each operation a patch replaces, called as Gradio calls it (through the module global the "
-          "patch replaces), in a process with the patches off and in one with them on; the occurrences are counted "
-          "in the first over ten `/chat` calls in a session that exists. A new session (a raw-HTTP or MCP caller, a "
-          "new browser tab) adds one `SessionState` build. The queue's patch (the dispatch loop's 1 ms poll) has no "
-          "such operation: its figures are the idle CPU and start-up wait above.", flush=True)
+    print("\nThe time (wall clock) of each operation a patch replaces, called as Gradio or httpcore calls it, in a "
+          "process with the patches off and in one with them on; the occurrences are counted in the first, over ten "
+          "`/chat` calls in a session that exists. A new session (a raw-HTTP or MCP caller, a "
+          "new browser tab) adds one `SessionState` build.", flush=True)
 
 
 if __name__ == "__main__":

@@ -163,7 +163,8 @@ def main() -> None:
            f"first-token delay {1000 * args.first_token_delay:.0f} ms)",
            ["stage", "new session per call", "calls in one session"], rows,
            [f"`SessionState(demo)` alone (what Gradio builds for each new session; its block configs are built "
-            f"lazily since components/ui/gradio_tuning.py): {ms(build)} for this app's {blocks} blocks."])
+            f"lazily by components/ui/gradio_patches.py unless SHOWCASE_GRADIO_PATCHES=0): {ms(build)} for this "
+            f"app's {blocks} blocks."])
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ RUNS = [
     ["bench_cloud_embeddings.py"],
     ["bench_cloud_embeddings.py", "--rtt", "0.02", "--rounds", "1"],
     ["bench_cloud_startup.py"],
+    ["bench_patches.py"],
 ]
 PROFILES = [["profile_cloud_ttft.py"], ["profile_cloud_stream_cpu.py"]]
 LIMIT_S = 900  # per script: every loop in them is bounded; this only stops a wedged one
