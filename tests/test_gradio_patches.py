@@ -1,20 +1,21 @@
-"""components/ui/gradio_patches.py: the patches apply on the pinned Gradio, only through app.py; SHOWCASE_GRADIO_PATCHES=0
-leaves Gradio as shipped, and so does another Gradio version (with one log line saying so); and each patch keeps
-Gradio's behaviour: the lazy session config lists exactly what Gradio's eager one would, and a module recorded as
-absent fails to import at once.
+"""components/ui/gradio_patches.py: the patches apply on the pinned Gradio, only through app.py;
+SHOWCASE_GRADIO_PATCHES=0 leaves Gradio as shipped, and so does another Gradio version (with one log line saying
+so); and each patch keeps Gradio's behaviour: the lazy session config lists exactly what Gradio's eager one would,
+and a module recorded as absent fails to import at once.
 
-`make test` runs the suite with the patches on, then the chat, streaming and concurrency tests again with
-SHOWCASE_GRADIO_PATCHES=0 (this file included: the tests of a patch's behaviour skip themselves there, and
-`test_the_app_has_the_patches_this_run_was_started_with` checks that the switch really reached the app)."""
+The suite runs with the patches on (tests/conftest.py clears a developer's SHOWCASE_GRADIO_PATCHES);
+`test_the_chat_streaming_and_concurrency_tests_pass_with_gradio_as_shipped` runs those tests again in a pytest of
+their own with SHOWCASE_GRADIO_PATCHES=0 (this file included: there the tests of a patch's behaviour skip
+themselves, and `test_the_app_has_the_patches_the_setting_asks_for` checks that the switch reached the app)."""
 
 import ast
 import importlib.machinery
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import gradio as gr
 import pytest
@@ -30,24 +31,10 @@ needs_patches = pytest.mark.skipif(not PATCHED, reason="this run has the Gradio 
 once = pytest.mark.skipif(not PATCHED, reason="checks the switch itself: run once, in the run with the patches on")
 
 
-def started_with(name: str) -> str | None:
-    """The variable as this process was started with it (the Makefile's runs set SHOWCASE_GRADIO_PATCHES), whatever
-    the test set-up has done to os.environ since: /proc/self/environ keeps the start-up environment on Linux."""
-    try:
-        start_up = Path("/proc/self/environ").read_bytes().split(b"\0")
-    except OSError:
-        return os.environ.get(name)
-    prefix = name.encode() + b"="
-    return next((entry[len(prefix):].decode() for entry in start_up if entry.startswith(prefix)), None)
-
-
-def test_the_app_has_the_patches_this_run_was_started_with():
-    value = started_with("SHOWCASE_GRADIO_PATCHES")
-    wanted = settings.gradio_patches_enabled({"SHOWCASE_GRADIO_PATCHES": value} if value is not None else {})
-    assert PATCHED == wanted, (
-        f"this run was started with SHOWCASE_GRADIO_PATCHES={value!r} but the app has "
-        f"{app.GRADIO_PATCHES or 'no patches'}: the variable did not reach `import app` (tests/conftest.py must leave "
-        "it as it is)")
+def test_the_app_has_the_patches_the_setting_asks_for():
+    wanted = settings.gradio_patches_enabled()
+    assert PATCHED == wanted, (f"SHOWCASE_GRADIO_PATCHES={settings.read('SHOWCASE_GRADIO_PATCHES')!r} now, but the app "
+                               f"was imported with {app.GRADIO_PATCHES or 'no patches'}")
     assert app.GRADIO_PATCHES == (tuple(patch.name for patch in gradio_patches.PATCHES) if wanted else ())
     checkable = [patch for patch in gradio_patches.PATCHES if not installed_but_marked_absent(patch)]
     assert [patch.name for patch in checkable if patch.active() != wanted] == []
@@ -127,6 +114,42 @@ def test_on_another_gradio_the_patches_stay_off_and_one_line_says_so():
     assert [line for line in done.stderr.splitlines() if line.startswith("showcase ")] == [
         "showcase WARNING Gradio 6.32.0 is not the pinned 6.31.0: its patches stay off "
         "(components/ui/gradio_patches.py)"]
+
+
+# ── the chat, streaming and concurrency tests with Gradio as shipped ──────────────────────────
+
+OFF_RUN_TESTS = ("tests/test_chat.py", "tests/test_sse.py", "tests/test_app_api.py",
+                 "tests/test_load.py::test_two_hundred_mixed_requests_from_fifty_clients", "tests/test_gradio_patches.py")
+
+# A pytest of its own, whose plugin sets SHOWCASE_GRADIO_PATCHES=0 once tests/conftest.py has cleared the developer's
+# settings and before any test module imports app; it fails the run if app was imported with a patch anyway.
+OFF_RUN = """
+import os, sys, pytest
+
+class GradioAsShipped:
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session):
+        assert "app" not in sys.modules, "app was imported before the patches could be switched off"
+        os.environ["SHOWCASE_GRADIO_PATCHES"] = "0"
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        app = sys.modules.get("app")
+        if app is None or app.GRADIO_PATCHES:
+            print("FAILED: app was not imported with the Gradio patches off", file=sys.stderr)
+            session.exitstatus = 1
+
+sys.exit(pytest.main(sys.argv[1:], plugins=[GradioAsShipped()]))
+"""
+
+
+@once
+def test_the_chat_streaming_and_concurrency_tests_pass_with_gradio_as_shipped():
+    done = subprocess.run([sys.executable, "-c", OFF_RUN, "-q", "-p", "no:cacheprovider", *OFF_RUN_TESTS], cwd=ROOT,
+                          env=dict(os.environ), capture_output=True, text=True, timeout=600)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, f"with SHOWCASE_GRADIO_PATCHES=0 (exit {done.returncode}):\n{output[-6000:]}"
+    passed = re.search(r"(\d+) passed", output)
+    assert passed and int(passed.group(1)) > 50, output[-3000:]  # no "no tests collected", no mass skip
 
 
 # ── modules recorded as absent ───────────────────────────────────────────────────────────────
