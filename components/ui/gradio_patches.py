@@ -35,7 +35,7 @@ from collections.abc import Callable
 from copy import copy
 from dataclasses import dataclass
 
-from components.core import settings
+from ..core import settings
 
 PINNED_GRADIO = "6.31.0"  # pyproject.toml: gradio[mcp]==6.31.0
 
