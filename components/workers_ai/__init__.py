@@ -2,6 +2,7 @@
 
     client = WorkersAI(Settings.from_env())
     async for delta in client.stream(model, {"messages": [...]}): ...
+    index = Vectorize(client.settings, "docs", client=client)   # Vectorize REST v2 over the same machinery
 """
 
 from __future__ import annotations
@@ -16,14 +17,21 @@ from ._errors import (
     ConnectionFailedError,
     DailyAllocationError,
     DeprecatedModelError,
+    DimensionMismatchError,
+    IndexExistsError,
+    IndexNotFoundError,
     InvalidModelIdError,
+    MetadataIndexError,
     ModelNotFoundError,
     NotConfiguredError,
     PermissionDeniedError,
     ProtocolError,
     RequestTooLargeError,
     ServerError,
+    TopKTooLargeError,
     UpstreamTimeoutError,
+    VectorizeError,
+    VectorizePermissionError,
     WorkersAIError,
     until_utc_midnight,
 )
@@ -49,15 +57,18 @@ from ._pricing import (
 )
 from ._sse import SSEDecoder, StreamDelta, coalesce
 from ._trace import SentRequest, Trace, capture, recent
+from ._vectorize import Vectorize
 
 __all__ = [
     "CHAT", "EMBEDDINGS", "FREE_NEURONS_PER_DAY", "MODEL_ID_MAX_LENGTH", "MODEL_ID_PATTERN", "PRICES", "SPEECH",
     "STAND_INS", "USD_PER_NEURON", "VISION",
     "AuthenticationError", "BadInputError", "CapacityError", "Catalogue", "ConnectionFailedError",
-    "DailyAllocationError", "DeprecatedModelError", "Estimate", "InvalidModelIdError", "ModelInfo",
+    "DailyAllocationError", "DeprecatedModelError", "DimensionMismatchError", "Estimate", "IndexExistsError",
+    "IndexNotFoundError", "InvalidModelIdError", "MetadataIndexError", "ModelInfo",
     "ModelNotFoundError", "NotConfiguredError", "PermissionDeniedError", "Price", "ProtocolError",
-    "RequestTooLargeError", "SSEDecoder", "SentRequest", "ServerError", "Settings", "StreamDelta", "Trace",
-    "UpstreamTimeoutError", "WorkersAI", "WorkersAIError", "builtin_models", "capture", "check_model_id", "coalesce",
+    "RequestTooLargeError", "SSEDecoder", "SentRequest", "ServerError", "Settings", "StreamDelta", "TopKTooLargeError",
+    "Trace", "UpstreamTimeoutError", "Vectorize", "VectorizeError", "VectorizePermissionError", "WorkersAI",
+    "WorkersAIError", "builtin_models", "capture", "check_model_id", "coalesce",
     "default_model", "estimate", "format_neurons", "format_usd", "generated_text", "is_model_id",
     "price_of", "prompt_bound", "recent", "retry_delay", "short_name", "token_bound", "until_utc_midnight",
     "usage_of", "usd",

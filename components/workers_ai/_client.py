@@ -141,22 +141,30 @@ class WorkersAI:
         return self._http
 
     async def _send(
-        self, method: str, url: str, *, model: str | None, stream: bool = False, **kwargs
+        self, method: str, url: str, *, model: str | None, stream: bool = False, label: str | None = None,
+        reword: Callable[[WorkersAIError], WorkersAIError] | None = None, max_retries: int | None = None,
+        trace_json: Any = None, **kwargs
     ) -> tuple[httpx.Response, Any]:
         """Send with retries. A plain call returns the envelope's result too, so that an HTTP 200 carrying
-        `success: false` is retried like the server error it is; a stream's body is left for the caller."""
+        `success: false` is retried like the server error it is; a stream's body is left for the caller.
+
+        For the other REST APIs on the same account (Vectorize): `label` names the call in the log instead of the
+        model, `reword` turns each error into that API's own (its class decides the retry, its sentence is shown),
+        `max_retries` caps the tries, and `trace_json` is what the trace shows of a body that is not JSON (NDJSON)."""
         if not self.settings.configured:
             raise NotConfiguredError()
         headers = {**self.settings.headers(), **kwargs.pop("headers", {})}
+        retries = self.max_retries if max_retries is None else min(max_retries, self.max_retries)
         attempt = 0
         while True:
             started, sent = time.perf_counter(), None
             try:
                 request = self._client().build_request(method, url, headers=headers, **kwargs)
-                sent = _trace.record(request, self.settings.account_id, kwargs.get("json"))
+                shown = trace_json if trace_json is not None else kwargs.get("json")
+                sent = _trace.record(request, self.settings.account_id, shown)
                 response = await self._client().send(request, stream=stream)
                 _trace.answered(sent, response, time.perf_counter() - started)
-                log.info("%s %s → %s in %.0f ms", method, model or "catalogue", response.status_code,
+                log.info("%s %s → %s in %.0f ms", method, label or model or "catalogue", response.status_code,
                          1000 * (time.perf_counter() - started))
                 if response.status_code < 400:
                     if stream and "text/event-stream" in response.headers.get("content-type", ""):
@@ -176,17 +184,20 @@ class WorkersAI:
                 error = UpstreamTimeoutError(detail=str(exc))
             except httpx.TransportError as exc:
                 error = ConnectionFailedError(detail=str(exc))
+            if reword is not None:
+                error = self._scrub(reword(error))
             if sent is not None and sent.seconds is None:  # no answer at all: say why in the trace
                 _trace.answered(sent, None, time.perf_counter() - started, failure=error.user_message)
-            delay = self._retry_delay(error, attempt)
+            delay = self._retry_delay(error, attempt, retries)
             if delay is None:
                 raise self._scrub(error)
-            log.warning("retrying %s in %.2f s after %s", model or "catalogue", delay, type(error).__name__)
+            log.warning("retrying %s in %.2f s after %s", label or model or "catalogue", delay, type(error).__name__)
             await self._sleep(delay)
             attempt += 1
 
-    def _retry_delay(self, error: WorkersAIError, attempt: int) -> float | None:
-        return retry_delay(error.retryable, error.retry_after, attempt, self.max_retries, MAX_RETRY_AFTER)
+    def _retry_delay(self, error: WorkersAIError, attempt: int, max_retries: int | None = None) -> float | None:
+        retries = self.max_retries if max_retries is None else max_retries
+        return retry_delay(error.retryable, error.retry_after, attempt, retries, MAX_RETRY_AFTER)
 
     def _result(self, response: httpx.Response, model: str | None) -> Any:
         try:

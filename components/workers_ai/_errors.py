@@ -14,7 +14,15 @@
     ├── UpstreamTimeoutError        3007/3008, 408, read timeouts — retried
     ├── ServerError                 7009, 5xx — retried
     ├── ConnectionFailedError       refused, DNS, connect timeout — retried
-    └── ProtocolError               the answer broke the contract: bad JSON, bad SSE, cut stream
+    ├── ProtocolError               the answer broke the contract: bad JSON, bad SSE, cut stream
+    └── VectorizeError              a Vectorize call failed (components/workers_ai/_vectorize.py words them all)
+        ├── IndexNotFoundError      3000 — no index of that name
+        ├── IndexExistsError        3002 (HTTP 400) — `Vectorize.create_index` answers the existing index instead
+        ├── DimensionMismatchError  40006 — the index was made for an embedding model of another width
+        ├── TopKTooLargeError       40025 — more matches asked for than Vectorize returns with metadata
+        ├── MetadataIndexError      40005 — no metadata index for that property
+        └── VectorizePermissionError  10000/403 on Vectorize, 1005/100158 — the token lacks Vectorize Edit or
+                                    Read, or the account is not entitled (also a PermissionDeniedError)
 
 Every message says what happened and what to do. None of them ever contains the API token:
 messages are built from codes and from the upstream text, which never carries the request headers.
@@ -128,6 +136,59 @@ class ConnectionFailedError(WorkersAIError):
 
 class ProtocolError(WorkersAIError):
     default_message = "Workers AI sent an answer this app could not read: try again."
+
+
+class VectorizeError(WorkersAIError):
+    """A Vectorize call failed. Server errors, timeouts and rate limits keep their retryable classes above (with
+    Vectorize sentences); this class and its subclasses are the answers only Vectorize gives."""
+
+    default_message = "Vectorize could not answer this request. Try again in a moment."
+
+
+class IndexNotFoundError(VectorizeError):
+    default_message = "The Vectorize index does not exist (or was deleted): create it first."
+
+
+class IndexExistsError(VectorizeError):
+    default_message = "A Vectorize index of that name already exists."
+
+
+class DimensionMismatchError(VectorizeError):
+    """`expected` is the index's width (its embedding model's), `got` the vector's; None when not said."""
+
+    default_message = (
+        "The Vectorize index was built for another embedding model (a different number of dimensions): embed with "
+        "that model, or delete the index and create it again for this one."
+    )
+
+    def __init__(self, user_message: str | None = None, *, expected: int | None = None, got: int | None = None,
+                 **kwargs) -> None:
+        super().__init__(user_message, **kwargs)
+        self.expected = expected
+        self.got = got
+
+
+class TopKTooLargeError(VectorizeError):
+    default_message = "Vectorize returns at most 20 matches with their metadata or values: ask for fewer."
+
+
+class MetadataIndexError(VectorizeError):
+    default_message = (
+        "Vectorize has no metadata index for that property: create it (before the vectors are written) first."
+    )
+
+
+class VectorizePermissionError(VectorizeError, PermissionDeniedError):
+    """`permission` names what is missing: "Vectorize Edit", "Vectorize Read" or "Vectorize" (the account's)."""
+
+    default_message = (
+        "The API token may not use Vectorize: give it the Vectorize Edit permission (Read is enough only to search) "
+        "for this account."
+    )
+
+    def __init__(self, user_message: str | None = None, *, permission: str = "Vectorize Edit", **kwargs) -> None:
+        super().__init__(user_message, **kwargs)
+        self.permission = permission
 
 
 # ── mapping an error envelope to a typed error ──────────────────────────────────────────────

@@ -1,0 +1,453 @@
+"""A Vectorize REST v2 client for one index, over the Workers AI client's machinery: its pooled connections, its
+retries (one here: enough for Vectorize's intermittent 5xx), its envelope parsing and request tracing (so the "How it
+works" panel shows Vectorize requests too), and typed errors with Vectorize sentences. Never the token in a message.
+
+    index = Vectorize(settings, "docs", client=shared_client)
+    await index.create_index(768)                                # an index of that name already there is answered
+    await index.create_metadata_index("collection", "string")    # before the first write: filters see later writes only
+    mutation = await index.upsert([{"id": "doc1#0", "values": [...], "metadata": {...}, "namespace": "c_ab12"}])
+    await index.wait_until_processed(mutation)                   # writes become queryable after a few seconds
+    matches = await index.query(vector, 5, namespace="c_ab12", filter={"collection": "c_ab12"})
+
+The contract is shared/docs/vectorize-contract.md §1: `{base}/accounts/{account_id}/vectorize/v2/indexes/{name}/…`,
+writes as NDJSON, `returnMetadata` a string, topK at most 20 when metadata or values come back.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from ._client import WorkersAI
+from ._config import Settings
+from ._errors import (
+    AuthenticationError,
+    BadInputError,
+    CapacityError,
+    ConnectionFailedError,
+    DimensionMismatchError,
+    IndexExistsError,
+    IndexNotFoundError,
+    MetadataIndexError,
+    ModelNotFoundError,
+    NotConfiguredError,
+    PermissionDeniedError,
+    ProtocolError,
+    RequestTooLargeError,
+    ServerError,
+    TopKTooLargeError,
+    UpstreamTimeoutError,
+    VectorizeError,
+    VectorizePermissionError,
+    WorkersAIError,
+)
+
+NDJSON = "application/x-ndjson"
+METRICS = ("cosine", "euclidean", "dot-product")
+RETURN_METADATA = ("none", "indexed", "all")
+INDEX_TYPES = ("string", "number", "boolean")
+RETRIES = 1  # one retry is enough for Vectorize's intermittent 5xx ("VECTOR_QUERY_ERROR")
+BATCH = 1_000  # vectors per NDJSON request: the limit is 5,000 and 100 MB, stay well under
+BATCH_BYTES = 32 * 1024 * 1024
+ID_BATCH = 1_000  # ids per delete_by_ids request
+MAX_TOP_K = 100
+MAX_TOP_K_WITH_METADATA = 20  # 20 in older docs, 50 in 2026's: the safe one
+MAX_LIST = 1_000
+KEEP_WRITES = 1_000  # mutation ids remembered per index, to tell that a later one's processing covers an earlier one
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # also what keeps the name a single path segment
+_DIMENSIONS = re.compile(r"expected (\d+) dimensions?\W+(?:and\s+)?got (\d+)", re.IGNORECASE)
+_TOP_K = re.compile(r"max top ?k is (\d+)", re.IGNORECASE)
+
+NOT_CONFIGURED = (
+    "No Cloudflare account is configured for Vectorize: set CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN (a token "
+    "with the Vectorize Edit permission) and restart the app."
+)
+
+# The mutation ids written per (base URL, account, index), oldest first, with the server's time of each write
+# (its `Date` header): `wait_until_processed` reads `processedUpToMutation` against them.
+_writes: dict[tuple[str, str, str], OrderedDict[str, datetime | None]] = {}
+
+
+class Vectorize:
+    """One Vectorize index. Every call is a coroutine; errors are WorkersAIError subclasses (VectorizeError for the
+    answers only Vectorize gives), each with a sentence that is safe to show."""
+
+    BATCH = BATCH
+    MAX_TOP_K = MAX_TOP_K
+    MAX_TOP_K_WITH_METADATA = MAX_TOP_K_WITH_METADATA
+
+    def __init__(self, settings: Settings, index: str, *, client: WorkersAI | None = None,
+                 sleep: Callable[[float], Awaitable[Any]] | None = None) -> None:
+        """`client` shares its connection pool, retry sleep and tracing (it must use the same account and token);
+        `sleep` (default: the client's) is what `wait_until_processed` waits with between polls."""
+        if not isinstance(index, str) or not _NAME.fullmatch(index):
+            raise VectorizeError(
+                f"{str(index)[:80]!r} is not a Vectorize index name: use at most 64 letters, digits and dashes.")
+        if client is None:
+            client = WorkersAI(settings)
+        elif _identity(client.settings) != _identity(settings):
+            raise ValueError("Vectorize(client=…) must be a client of the same account, token and base URL")
+        self.settings = settings
+        self.index = index
+        self.client = client
+        self._sleep = sleep or client._sleep
+
+    @property
+    def indexes_url(self) -> str:
+        return f"{self.settings.base_url}/accounts/{self.settings.account_id}/vectorize/v2/indexes"
+
+    @property
+    def url(self) -> str:
+        return f"{self.indexes_url}/{self.index}"
+
+    # ── the index ───────────────────────────────────────────────────────────────────────────
+
+    async def get_index(self) -> dict | None:
+        """The index (`name, description, config: {dimensions, metric}, created_on, modified_on`), or None."""
+        try:
+            _, result = await self._call("GET", "", op="get index")
+        except IndexNotFoundError:
+            return None
+        return _dict(result, "the index")
+
+    async def create_index(self, dimensions: int, metric: str = "cosine", description: str = "") -> dict:
+        """Create the index; when one of that name exists already (3002) it is answered as it is, so check its
+        `config.dimensions` against the embedding model's output."""
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {METRICS}")
+        body: dict[str, Any] = {"name": self.index, "config": {"dimensions": int(dimensions), "metric": metric}}
+        if description:
+            body["description"] = description
+        try:
+            _, result = await self._call("POST", None, op="create index", write=True, json=body)
+        except IndexExistsError:
+            found = await self.get_index()
+            if found is None:  # deleted in between: say what happened rather than guess
+                raise
+            return found
+        return _dict(result, "the new index")
+
+    async def delete_index(self) -> None:
+        """Delete the index and every vector in it (an index that is not there is not an error)."""
+        try:
+            await self._call("DELETE", "", op="delete index", write=True)
+        except IndexNotFoundError:
+            pass
+        _writes.pop(self._key(), None)
+
+    async def info(self) -> dict:
+        """`{dimensions, vectorCount, processedUpToDatetime, processedUpToMutation}`."""
+        _, result = await self._call("GET", "/info", op="info")
+        return _dict(result, "the index's info")
+
+    # ── metadata indexes: create them before the first write ────────────────────────────────
+
+    async def metadata_indexes(self) -> list[dict]:
+        """`[{propertyName, indexType}]`: the properties a filter can see (in vectors written after each)."""
+        _, result = await self._call("GET", "/metadata_index/list", op="list metadata indexes")
+        found = result.get("metadataIndexes") if isinstance(result, dict) else result
+        if not isinstance(found, list):
+            raise _protocol("the metadata indexes")
+        return found
+
+    async def create_metadata_index(self, property_name: str, index_type: str) -> str:
+        """Make `property_name` filterable ("string", "number" or "boolean"): only vectors written afterwards are
+        seen by a filter on it. Returns the mutation id."""
+        if index_type not in INDEX_TYPES:
+            raise ValueError(f"index_type must be one of {INDEX_TYPES}")
+        response, result = await self._call("POST", "/metadata_index/create", op="create metadata index",
+                                            write=True, json={"propertyName": property_name, "indexType": index_type})
+        return self._mutation(response, result)
+
+    async def delete_metadata_index(self, property_name: str) -> str:
+        """Stop indexing `property_name` (40005, a MetadataIndexError, when it was not). Returns the mutation id."""
+        response, result = await self._call("POST", "/metadata_index/delete", op="delete metadata index",
+                                            write=True, json={"propertyName": property_name})
+        return self._mutation(response, result)
+
+    # ── vectors ─────────────────────────────────────────────────────────────────────────────
+
+    async def upsert(self, vectors: Sequence[dict]) -> str:
+        """Write vectors (`{id, values, metadata?, namespace?}`; an existing id is replaced whole, metadata
+        included) as NDJSON, in requests of at most 1,000. Returns the last mutation id ("" when there was
+        nothing to write): pass it to `wait_until_processed` before telling anyone the vectors are searchable."""
+        return await self._write("upsert", vectors)
+
+    async def insert(self, vectors: Sequence[dict]) -> str:
+        """Like `upsert`, but an id already in the index keeps its first vector."""
+        return await self._write("insert", vectors)
+
+    async def query(self, vector: Sequence[float], top_k: int, *, namespace: str | None = None,
+                    filter: dict | None = None, return_metadata: str = "all",
+                    return_values: bool = False) -> list[dict]:
+        """The closest vectors, best first: `[{id, score, metadata?, values?, namespace?}]`. `top_k` is clamped to
+        20 when metadata or values come back (100 otherwise); the namespace and the filter apply before it."""
+        if return_metadata not in RETURN_METADATA:
+            raise ValueError(f"return_metadata must be one of {RETURN_METADATA}")
+        cap = MAX_TOP_K_WITH_METADATA if return_values or return_metadata != "none" else MAX_TOP_K
+        body: dict[str, Any] = {"vector": _floats(vector), "topK": max(1, min(int(top_k), cap)),
+                                "returnValues": bool(return_values), "returnMetadata": return_metadata}
+        if namespace is not None:
+            body["namespace"] = namespace
+        if filter:
+            body["filter"] = filter
+        _, result = await self._call("POST", "/query", op="query", json=body)
+        matches = result.get("matches") if isinstance(result, dict) else None
+        if not isinstance(matches, list):
+            raise _protocol("a query")
+        return matches
+
+    async def get_by_ids(self, ids: Iterable[str]) -> list[dict]:
+        """The vectors of those ids that are searchable now (a write still being processed is not there yet)."""
+        ids = list(ids)
+        if not ids:
+            return []
+        _, result = await self._call("POST", "/get_by_ids", op="get by ids", json={"ids": ids})
+        if not isinstance(result, list):
+            raise _protocol("get_by_ids")
+        return result
+
+    async def delete_by_ids(self, ids: Iterable[str]) -> str:
+        """Delete vectors by id, 1,000 per request. Returns the last mutation id ("" when there were none)."""
+        ids, mutation = list(ids), ""
+        for start in range(0, len(ids), ID_BATCH):
+            response, result = await self._call("POST", "/delete_by_ids", op="delete by ids", write=True,
+                                                json={"ids": ids[start:start + ID_BATCH]})
+            mutation = self._mutation(response, result)
+        return mutation
+
+    async def list_ids(self, cursor: str | None = None, count: int = MAX_LIST) -> dict:
+        """One page of the index's ids: `{count, totalCount, isTruncated, nextCursor, vectors: [{id}]}`."""
+        params: dict[str, Any] = {"count": max(1, min(int(count), MAX_LIST))}
+        if cursor:
+            params["cursor"] = cursor
+        _, result = await self._call("GET", "/list", op="list ids", params=params)
+        return _dict(result, "the list of ids")
+
+    async def wait_until_processed(self, mutation_id: str, *, timeout: float = 60, poll: float = 1.0,
+                                   on_progress: Callable[[dict, float], Any] | None = None) -> bool:
+        """Poll `info` until the write `mutation_id` is processed (queryable): True, or False after `timeout`
+        seconds. `on_progress(info, seconds_waited)` (a function or a coroutine function) hears of every poll."""
+        if not mutation_id:
+            return True
+        if poll <= 0:
+            raise ValueError("poll must be positive")
+        started, slept = time.monotonic(), 0.0
+        while True:
+            info = await self.info()
+            done = self._processed(mutation_id, info)
+            waited = max(slept, time.monotonic() - started)  # what was slept counts even if the sleep is a stand-in
+            if on_progress is not None:
+                outcome = on_progress(info, waited)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            if done:
+                return True
+            if waited >= timeout:
+                return False
+            pause = min(poll, timeout - waited)
+            await self._sleep(pause)
+            slept += pause
+
+    # ── plumbing ────────────────────────────────────────────────────────────────────────────
+
+    async def _call(self, method: str, path: str | None, *, op: str, write: bool = False,
+                    **kwargs) -> tuple[httpx.Response, Any]:
+        """One request to the index (`path` under it) or, with `path` None, to the list of indexes."""
+        if not self.settings.configured:
+            raise NotConfiguredError(NOT_CONFIGURED)
+        url = self.indexes_url if path is None else self.url + path
+        return await self.client._send(
+            method, url, model=None, label=f"vectorize {self.index} {op}", max_retries=RETRIES,
+            reword=lambda error: vectorize_error(error, self.index, write=write), **kwargs)
+
+    async def _write(self, action: str, vectors: Sequence[dict]) -> str:
+        mutation = ""
+        for lines, shown in _batches(vectors):
+            response, result = await self._call(
+                "POST", f"/{action}", op=action, write=True, content=b"".join(lines),
+                headers={"content-type": NDJSON}, trace_json=shown)
+            mutation = self._mutation(response, result)
+        return mutation
+
+    def _key(self) -> tuple[str, str, str]:
+        return self.settings.base_url, self.settings.account_id or "", self.index
+
+    def _mutation(self, response: httpx.Response, result: Any) -> str:
+        """The write's mutation id, remembered with the server's time of the write."""
+        mutation = result.get("mutationId") if isinstance(result, dict) else None
+        if not isinstance(mutation, str) or not mutation:
+            raise ProtocolError("Vectorize answered a write without its mutation id: try again.",
+                                status=response.status_code)
+        written = _writes.setdefault(self._key(), OrderedDict())
+        written[mutation] = _http_date(response.headers.get("date"))
+        written.move_to_end(mutation)
+        while len(written) > KEEP_WRITES:
+            written.popitem(last=False)
+        return mutation
+
+    def _processed(self, mutation_id: str, info: dict) -> bool:
+        """Is `mutation_id` processed? Yes when `processedUpToMutation` is it or a later write of ours; when it is
+        one we did not write (another writer), when `processedUpToDatetime` is past the second of our write."""
+        processed = info.get("processedUpToMutation")
+        if not processed:
+            return False
+        if processed == mutation_id:
+            return True
+        order = list(_writes.get(self._key(), {}))
+        if processed in order:
+            return mutation_id in order and order.index(processed) > order.index(mutation_id)
+        written = _writes.get(self._key(), {}).get(mutation_id)
+        upto = _iso_time(info.get("processedUpToDatetime"))
+        return written is not None and upto is not None and upto >= written + timedelta(seconds=1)
+
+
+def _identity(settings: Settings) -> tuple:
+    return settings.account_id, settings.api_token, settings.base_url
+
+
+def _dict(result: Any, what: str) -> dict:
+    if not isinstance(result, dict):
+        raise _protocol(what)
+    return result
+
+
+def _protocol(what: str) -> ProtocolError:
+    return ProtocolError(f"Vectorize answered the request for {what} with something else: try again.")
+
+
+def _floats(values: Any) -> list[float]:
+    """A vector as plain floats (a numpy array or a list of numpy scalars included)."""
+    if hasattr(values, "tolist"):
+        values = values.tolist()
+    return [float(value) for value in values]
+
+
+def _batches(vectors: Sequence[dict]):
+    """NDJSON lines in batches of at most BATCH vectors and BATCH_BYTES bytes, each with what the trace shows."""
+    lines: list[bytes] = []
+    shown: list[dict] = []
+    size = 0
+    for vector in vectors:
+        if not isinstance(vector, dict) or "id" not in vector or "values" not in vector:
+            raise ValueError("each vector is a dict with at least 'id' and 'values'")
+        item = {**vector, "values": _floats(vector["values"])}
+        line = (json.dumps(item, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode()
+        if lines and (len(lines) >= BATCH or size + len(line) > BATCH_BYTES):
+            yield lines, shown
+            lines, shown, size = [], [], 0
+        lines.append(line)
+        if len(shown) <= 6:  # the trace keeps six items of a list anyway (_trace.shorten)
+            shown.append(item)
+        size += len(line)
+    if lines:
+        yield lines, shown
+
+
+def _http_date(value: str | None) -> datetime | None:
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _iso_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        found = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return found if found.tzinfo is not None else None
+
+
+# ── the errors, in Vectorize's words ────────────────────────────────────────────────────────
+
+def vectorize_error(error: WorkersAIError, index: str, *, write: bool) -> WorkersAIError:
+    """The error the client made of a Vectorize answer, as Vectorize's: the class (which decides the retry) and a
+    sentence that says what to do. `write` says whether the call needs Vectorize Edit (Read is enough otherwise)."""
+    code, status, upstream = error.code, error.status, (error.detail or "").strip()
+    name = f"“{index}”"
+
+    def made(cls: type[WorkersAIError], message: str, **extra) -> WorkersAIError:
+        new = cls(message, code=code, status=status, request_id=error.request_id, detail=error.detail,
+                  retry_after=error.retry_after, **extra)
+        new.__cause__ = error.__cause__
+        return new
+
+    if code == 3000:
+        return made(IndexNotFoundError, f"The Vectorize index {name} does not exist (or was deleted): create it first.")
+    if code == 3002:
+        return made(IndexExistsError, f"A Vectorize index named {name} already exists.")
+    if code == 40006:
+        found = _DIMENSIONS.search(upstream)
+        if found:
+            expected, got = int(found[1]), int(found[2])
+            message = (
+                f"The Vectorize index {name} was built for another embedding model, one with {expected} dimensions, "
+                f"and this vector has {got}: use the embedding model the index was made with, or delete the index "
+                "and create it again for this model.")
+            return made(DimensionMismatchError, message, expected=expected, got=got)
+        return made(DimensionMismatchError, DimensionMismatchError.default_message)
+    if code == 40025:
+        found = _TOP_K.search(upstream)
+        limit = found[1] if found else str(MAX_TOP_K_WITH_METADATA)
+        return made(TopKTooLargeError,
+                    f"Vectorize returns at most {limit} matches with their metadata or values: ask for fewer.")
+    if code == 40005:
+        return made(MetadataIndexError,
+                    f"The Vectorize index {name} has no metadata index for that property: create it before the "
+                    "vectors are written" + (f" ({upstream})." if upstream else "."))
+    if code in (1005, 100158):
+        return made(VectorizePermissionError,
+                    "This Cloudflare account is not entitled to use Vectorize: enable Vectorize for the account "
+                    "in the Cloudflare dashboard (Storage & Databases → Vectorize) and try again.",
+                    permission="Vectorize")
+    if status == 403 or (isinstance(error, PermissionDeniedError) and not isinstance(error, VectorizeError)):
+        permission = "Vectorize Edit" if write else "Vectorize Read"
+        rest = " (Read is enough only to search)" if write else " (or Vectorize Edit)"
+        return made(VectorizePermissionError,
+                    f"The API token lacks the {permission} permission{rest}: add it to the token for this account "
+                    "in the Cloudflare dashboard, then try again.", permission=permission)
+    if isinstance(error, AuthenticationError):
+        if code == 6003:
+            return error  # the malformed header's own sentence says it best
+        return made(AuthenticationError,
+                    "The API token was rejected: check CLOUDFLARE_API_TOKEN, and that the token has the Vectorize "
+                    "Edit permission for this account.")
+    if code == 40026:
+        return made(VectorizeError, f"Vectorize refused the request's format (this app's mistake): {upstream}")
+    if isinstance(error, CapacityError):
+        return made(CapacityError, "Vectorize is rate limited (1,200 requests per 5 minutes per token): wait a "
+                                   "minute and try again.")
+    if isinstance(error, UpstreamTimeoutError):
+        return made(UpstreamTimeoutError, "Vectorize took too long to answer: try again.")
+    if isinstance(error, ServerError):
+        return made(ServerError, "Vectorize is having trouble right now (a server error): try again in a minute.")
+    if isinstance(error, ConnectionFailedError):
+        return made(ConnectionFailedError, "Could not reach Vectorize: check the network connection and "
+                                           "CLOUDFLARE_BASE_URL.")
+    if isinstance(error, RequestTooLargeError):
+        return made(RequestTooLargeError, "The request is too large for Vectorize: send fewer vectors at a time.")
+    if isinstance(error, ProtocolError):
+        return made(ProtocolError, error.user_message.replace("Workers AI", "Vectorize"))
+    if isinstance(error, ModelNotFoundError):
+        if code in (7000, 7003):
+            return error  # "could not route the request: check CLOUDFLARE_ACCOUNT_ID…"
+        return made(IndexNotFoundError, f"Vectorize does not know the index {name}: check its name and "
+                                        "CLOUDFLARE_ACCOUNT_ID.")
+    if isinstance(error, BadInputError):
+        return made(BadInputError, f"Vectorize rejected the request: {upstream}" if upstream
+                    else "Vectorize rejected the request as invalid.")
+    if type(error) is WorkersAIError:
+        return made(VectorizeError, VectorizeError.default_message)
+    return error
