@@ -10,10 +10,13 @@ from .faults import Fault
 from .handler import Handler, RecordedRequest
 from .sse import CHUNKINGS, LINE_ENDINGS
 from .text import DEFAULT_TOKENS
+from .vectorize import ACCESS as VECTORIZE_ACCESS
+from .vectorize import VectorizeStore
 
 DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789ab1a2b"
 DEFAULT_TOKEN = "test-token-abc"
 CATALOGUE = "catalogue"  # the `model=` key that aims faults at the catalogue instead of /ai/run
+VECTORIZE = "vectorize"  # ... at Vectorize; "vectorize:query" at one of its operations (vectorize.OPERATIONS)
 
 
 class _Server(ThreadingHTTPServer):
@@ -30,7 +33,9 @@ class FakeWorkersAI:
 
     Settings (reset by `reset()`): stream_tokens, token_delay, first_token_delay, chunking,
     line_ending, transcripts, max_body_bytes, catalogue_page_cap, gateway_token,
-    neurons_header (when set, model runs answer with `cf-ai-neurons: <value>`, as some 2026 responses do).
+    neurons_header (when set, model runs answer with `cf-ai-neurons: <value>`, as some 2026 responses do),
+    and Vectorize's: vectorize_delay, vectorize_access, vectorize_top_k_cap and the store, vectorize (emptied);
+    tests/fake_workers_ai/vectorize.py says what each does.
     """
 
     def __init__(self, account_id: str = DEFAULT_ACCOUNT_ID, token: str = DEFAULT_TOKEN, *, port: int = 0,
@@ -64,6 +69,10 @@ class FakeWorkersAI:
         self.catalogue_page_cap = 3
         self.gateway_token: str | None = None
         self.neurons_header: str | None = None
+        self.vectorize = VectorizeStore()
+        self.vectorize_delay = 0.05  # seconds before a Vectorize write is searchable
+        self.vectorize_access = "edit"  # or "read", "none", "not_entitled"
+        self.vectorize_top_k_cap = 20  # most matches with values or all metadata (the contract's safe value)
 
     @property
     def chunking(self) -> str:
@@ -85,6 +94,16 @@ class FakeWorkersAI:
             raise ValueError(f"line_ending must be one of {LINE_ENDINGS!r}")
         self._line_ending = value
 
+    @property
+    def vectorize_access(self) -> str:
+        return self._vectorize_access
+
+    @vectorize_access.setter
+    def vectorize_access(self, value: str) -> None:
+        if value not in VECTORIZE_ACCESS:
+            raise ValueError(f"vectorize_access must be one of {VECTORIZE_ACCESS}")
+        self._vectorize_access = value
+
     def count(self, model: str | None = None) -> int:
         """How many /ai/run requests arrived (for one model, if given)."""
         with self._lock:
@@ -92,7 +111,8 @@ class FakeWorkersAI:
 
     def fail(self, *faults: Fault, model: str | None = None) -> None:
         """Queue faults; each later matching request consumes one, in order. `model=None` matches
-        any /ai/run request, `model="catalogue"` the catalogue routes; stream faults wait for a
+        any /ai/run request, `model="catalogue"` the catalogue routes, `model="vectorize"` any Vectorize
+        request and `model="vectorize:query"` (or another operation) one kind; stream faults wait for a
         request with `"stream": true`."""
         if not all(isinstance(f, Fault) for f in faults):
             raise TypeError("fail() takes Fault instances")
@@ -145,12 +165,13 @@ class FakeWorkersAI:
         with self._lock:
             self.requests.append(request)
 
-    def _take_fault(self, model: str | None, streaming: bool) -> Fault | None:
-        """Pop the first queued fault aimed at this request (`model` None means the catalogue)."""
-        target = model or CATALOGUE
+    def _take_fault(self, model: str | None, streaming: bool, vectorize: str | None = None) -> Fault | None:
+        """Pop the first queued fault aimed at this request (`model` None means the catalogue, unless
+        `vectorize` names the Vectorize operation it is)."""
+        targets = {VECTORIZE, f"{VECTORIZE}:{vectorize}"} if vectorize else {model or CATALOGUE}
         with self._lock:
             for index, (wanted, fault) in enumerate(self._faults):
-                aimed = wanted == target or (wanted is None and model is not None)
+                aimed = wanted in targets or (wanted is None and model is not None)
                 if aimed and (streaming or not fault.streams_only):
                     del self._faults[index]
                     return fault

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import registry
+from . import registry, vectorize
 from .embeddings import run_embeddings
 from .errors import ApiError, envelope, error_envelope
 from .faults import StreamPlan
@@ -32,6 +32,7 @@ RUNNERS = {
 _RUN = re.compile(r"/client/v4/accounts/(?P<account>[^/]+)/ai/run/(?P<model>.+)")
 _GATEWAY = re.compile(r"/gateway/v1/(?P<account>[^/]+)/(?P<gateway>[^/]+)/workers-ai/(?P<model>.+)")
 _CATALOGUE = re.compile(r"/client/v4/accounts/(?P<account>[^/]+)/ai/models/(?P<action>search|schema)")
+_VECTORIZE = re.compile(r"/client/v4/accounts/(?P<account>[^/]+)/vectorize/v2/(?P<rest>.*)")
 _BEARER = re.compile(r"Bearer \S+")
 _MALFORMED_AUTH = [{"code": 6111, "message": "Invalid format for Authorization header"}]
 
@@ -58,10 +59,13 @@ class Route:
     model: str | None = None
     gateway_id: str | None = None
     action: str | None = None  # "search" or "schema" for the catalogue
+    vectorize: str | None = None  # the path after /vectorize/v2/ (tests/fake_workers_ai/vectorize.py)
 
 
 def match_route(method: str, path: str) -> Route | None:
     """The model name is the rest of the path, slashes included, exactly as sent (no unquoting)."""
+    if match := _VECTORIZE.fullmatch(path):  # every method: vectorize.serve routes within
+        return Route(match["account"], vectorize=match["rest"])
     if method == "POST":
         for pattern in (_RUN, _GATEWAY):
             if match := pattern.fullmatch(path):
@@ -110,21 +114,26 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self):
         url = urlsplit(self.path)
-        body, size = self._read_body()
         self.route = match_route(self.command, url.path)
+        limit = self.fake.max_body_bytes
+        if self.route and self.route.vectorize is not None:
+            limit = max(limit, vectorize.MAX_BODY_BYTES)  # a Vectorize write may be 100 MB
+        body, size = self._read_body(limit)
         req = RecordedRequest(
             self.command, url.path, dict(parse_qsl(url.query)), {k.lower(): v for k, v in self.headers.items()},
             body, _parse_json(body), self.route and self.route.model, self.route and self.route.gateway_id)
         self.req_id = req.req_id
         self.fake._record(req)
         try:
-            if size > self.fake.max_body_bytes:
+            if size > limit:
                 raise ApiError(413, 3006, "Request is too large")
             if self.route is None:
                 raise ApiError(404, 7000, "No route for that URI")
             self._authorize(url.path)
             streaming = isinstance(req.json, dict) and req.json.get("stream") is True
-            fault = self.fake._take_fault(self.route.model, streaming)
+            operation = None if self.route.vectorize is None else vectorize.operation_name(self.command,
+                                                                                         self.route.vectorize)
+            fault = self.fake._take_fault(self.route.model, streaming, operation)
             if fault and fault.kind == "hang":
                 if not self.fake._wait(fault.seconds):
                     self.close_connection = True
@@ -153,6 +162,9 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, 7003, f"Could not route to {path}, perhaps your object identifier is invalid?")
 
     def _answer(self, req: RecordedRequest, stream_fault) -> None:
+        if self.route.vectorize is not None:
+            self._send_json(200, envelope(vectorize.serve(self.fake, req, self.command, self.route.vectorize)))
+            return
         if self.route.action == "search":
             items, info = registry.search(req.query, self.fake.catalogue_page_cap)
             self._send_json(200, {**envelope(items), "result_info": info})
@@ -167,14 +179,14 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(200, envelope(result))
 
-    def _read_body(self) -> tuple[bytes, int]:
-        """Read the whole body, so the connection stays usable, but keep nothing beyond max_body_bytes."""
+    def _read_body(self, limit: int) -> tuple[bytes, int]:
+        """Read the whole body, so the connection stays usable, but keep nothing beyond `limit` bytes."""
         kept, size = [], 0
         for piece in self._body_pieces():
             size += len(piece)
-            if size <= self.fake.max_body_bytes:
+            if size <= limit:
                 kept.append(piece)
-        return (b"".join(kept) if size <= self.fake.max_body_bytes else b""), size
+        return (b"".join(kept) if size <= limit else b""), size
 
     def _body_pieces(self):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
