@@ -46,6 +46,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CLOUDFLARE_AI_GATEWAY_TOKEN", "the gateway's token, sent as `cf-aig-authorization` (authenticated "
              "gateways only)", secret=True, read_by=CLIENT),
     Variable("CLOUDFLARE_AI_GATEWAY_URL", "gateway base", "https://gateway.ai.cloudflare.com/v1", read_by=CLIENT),
+    # Ask your documents: where the vectors live (components/core/documents/index.py)
+    Variable("VECTORIZE_INDEX", "a Vectorize index name: with a Cloudflare account configured, the documents' "
+             "chunks and vectors are stored there (created on first use for the embedding model's dimensions, "
+             "cosine; the token then needs Vectorize Edit too) instead of the embedded index; a value that is not "
+             "an index name (1-64 letters, digits, - or _) is ignored with a warning",
+             "none: the embedded index (numpy + SQLite, see `DEMO_STATE_DIR`)"),
     # The offline engine (components/local)
     Variable("LOCAL_CHAT_THREADS", "CPU threads the offline chat model (and Whisper) may use",
              "the CPUs this process may use", read_by=CLIENT),
@@ -66,8 +72,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DEMO_NEURON_BUDGET_TOTAL", "neurons the whole app may use per UTC day; a value that is not a number "
              "stops the app", "no limit"),
     Variable("DEMO_STATE_DIR", "a folder for the ledger (`usage-<backend>.sqlite3`, shared by every process using "
-             "the folder, so a restart or a second worker keeps the day's count) and its visitor-hash key",
-             "none: the count lives in memory"),
+             "the folder, so a restart or a second worker keeps the day's count) and its visitor-hash key, and for "
+             "the embedded document index (`documents/`, one SQLite file per embedding model: the chunks' text and "
+             "vectors; components/core/documents/embedded.py)",
+             "none: the count lives in memory and the documents in `~/.cache/workers-ai-showcase/documents`"),
     Variable("DEMO_TRUSTED_PROXY_HOPS", "how many proxies of yours append to `X-Forwarded-For` (0: the header is "
              "ignored); a value that is not 0-10 stops the app", "1 on a Hugging Face Space, else 0"),
     Variable("SPACE_ID", "set by Hugging Face Spaces (do not set it yourself): on a Space "
