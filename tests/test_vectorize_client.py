@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 
 import httpx
 import numpy as np
@@ -61,7 +62,7 @@ def index(fake, sleeps):
         sleeps.append(seconds)
         await asyncio.sleep(min(seconds, 0.02))
 
-    return Vectorize(make_settings(fake), "docs", client=WorkersAI(make_settings(fake), sleep=sleep))
+    return Vectorize(make_settings(fake), "docs", client=WorkersAI(make_settings(fake), sleep=sleep), sleep=sleep)
 
 
 def vectorize_requests(fake, operation: str = "") -> list:
@@ -194,7 +195,23 @@ def test_the_wait_is_bounded(index, fake, sleeps):
                                                 on_progress=lambda info, waited: calls.append(waited))
 
     assert run(scenario()) is False
-    assert sum(sleeps) == 3 and len(calls) == 4  # polls at 0, 1, 2 and 3 s of sleep, however fast the sleep is
+    # pauses of 0.05, 0.1, 0.2, 0.4, 0.8, 1 and the 0.45 s left: bounded however fast the sleep is
+    assert sleeps == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.8, 1, 0.45]) and len(calls) == 8
+
+
+def test_the_wait_really_waits_with_the_shared_client_whose_retries_do_not_sleep(client, fake):
+    fake.vectorize_delay = 0.2
+    index = Vectorize(client.settings, "docs", client=client)
+
+    async def scenario():
+        await index.create_index(DIMS)
+        mutation = await index.upsert([{"id": "v", "values": unit(1)}])
+        started = time.monotonic()
+        return await index.wait_until_processed(mutation, timeout=5), time.monotonic() - started
+
+    done, seconds = run(scenario())
+    assert done and 0.15 < seconds < 2
+    assert len(vectorize_requests(fake, "/info")) < 10  # pauses of 0.05, 0.1, 0.2…: a few polls, not a spin
 
 
 def test_a_later_write_of_ours_being_processed_covers_an_earlier_one(index, fake):

@@ -15,6 +15,7 @@ writes as NDJSON, `returnMetadata` a string, topK at most 20 when metadata or va
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import re
@@ -62,6 +63,7 @@ ID_BATCH = 1_000  # ids per delete_by_ids request
 MAX_TOP_K = 100
 MAX_TOP_K_WITH_METADATA = 20  # 20 in older docs, 50 in 2026's: the safe one
 MAX_LIST = 1_000
+FIRST_POLL = 0.05  # seconds before the second look at `info`; doubled each time up to `poll`
 KEEP_WRITES = 1_000  # mutation ids remembered per index, to tell that a later one's processing covers an earlier one
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # also what keeps the name a single path segment
 _DIMENSIONS = re.compile(r"expected (\d+) dimensions?\W+(?:and\s+)?got (\d+)", re.IGNORECASE)
@@ -87,8 +89,9 @@ class Vectorize:
 
     def __init__(self, settings: Settings, index: str, *, client: WorkersAI | None = None,
                  sleep: Callable[[float], Awaitable[Any]] | None = None) -> None:
-        """`client` shares its connection pool, retry sleep and tracing (it must use the same account and token);
-        `sleep` (default: the client's) is what `wait_until_processed` waits with between polls."""
+        """`client` shares its connection pool, retries and tracing (it must use the same account and token);
+        `sleep` (default asyncio.sleep, not the client's retry sleep: a poll that does not wait is never what is
+        meant unless the test also controls the clock) is what `wait_until_processed` waits with between polls."""
         if not isinstance(index, str) or not _NAME.fullmatch(index):
             raise VectorizeError(
                 f"{str(index)[:80]!r} is not a Vectorize index name: use at most 64 letters, digits and dashes.")
@@ -99,7 +102,7 @@ class Vectorize:
         self.settings = settings
         self.index = index
         self.client = client
-        self._sleep = sleep or client._sleep
+        self._sleep = sleep or asyncio.sleep
 
     @property
     def indexes_url(self) -> str:
@@ -235,13 +238,14 @@ class Vectorize:
 
     async def wait_until_processed(self, mutation_id: str, *, timeout: float = 60, poll: float = 1.0,
                                    on_progress: Callable[[dict, float], Any] | None = None) -> bool:
-        """Poll `info` until the write `mutation_id` is processed (queryable): True, or False after `timeout`
-        seconds. `on_progress(info, seconds_waited)` (a function or a coroutine function) hears of every poll."""
+        """Poll `info` until the write `mutation_id` (one this process wrote) is processed, i.e. searchable: True,
+        or False after `timeout` seconds. The pauses start at 0.05 s and double up to `poll`. `on_progress(info,
+        seconds_waited)` (a function or a coroutine function) hears of every poll."""
         if not mutation_id:
             return True
         if poll <= 0:
             raise ValueError("poll must be positive")
-        started, slept = time.monotonic(), 0.0
+        started, slept, polls = time.monotonic(), 0.0, 0
         while True:
             info = await self.info()
             done = self._processed(mutation_id, info)
@@ -254,7 +258,8 @@ class Vectorize:
                 return True
             if waited >= timeout:
                 return False
-            pause = min(poll, timeout - waited)
+            pause = min(poll, FIRST_POLL * 2 ** polls, timeout - waited)
+            polls += 1
             await self._sleep(pause)
             slept += pause
 
