@@ -1,0 +1,618 @@
+"""The document index (components/core/documents/index.py): one suite, run against both backends — the embedded
+numpy + SQLite store in tmp_path and Vectorize against the fake — so that switching backends changes nothing a user
+sees. Then what only one backend has: the embedded store's files, memory bound, concurrent writers and deletion on
+disk; Vectorize's ids, metadata, permissions and asynchronous writes; and how the app picks the backend."""
+
+import asyncio
+import json
+import re
+import threading
+
+import numpy as np
+import pytest
+
+from components.core import backend
+from components.core.documents import embedded
+from components.core.documents.embedded import EmbeddedIndex, default_directory, store_path
+from components.core.documents.index import MAX_TOP_K, Index, backend_choice, document_index, forget_indexes
+from components.core.documents.model import Chunk, Match, new_collection
+from components.core.documents.vectorize_index import (
+    MAX_METADATA_BYTES,
+    METADATA_INDEXES,
+    IndexNotReady,
+    VectorizeIndex,
+    collection_tag,
+    metadata,
+    vector_id,
+)
+from components.core.errors import InputProblem
+from components.workers_ai import Settings, Vectorize, WorkersAI
+from tests.conftest import make_settings
+
+MODEL = "@cf/baai/bge-small-en-v1.5"
+D = 16
+INDEX_NAME = "docs-test"
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def chunk(chunk_id: str, text: str | None = None, document: str = "guide.pdf", page: int = 1, heading: str = "") -> Chunk:
+    return Chunk(chunk_id, document, page, heading, text or f"text of {chunk_id}", 5)
+
+
+def unit(*weights: float) -> np.ndarray:
+    """A D-dimensional vector with these first components (the rest 0)."""
+    vector = np.zeros(D, dtype=np.float32)
+    vector[:len(weights)] = weights
+    return vector
+
+
+def cosine(a, b) -> float:
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def random_vectors(count: int, seed: int = 0, dimensions: int = D) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((count, dimensions)).astype(np.float32)
+
+
+# ── the two backends ────────────────────────────────────────────────────────────────────────
+
+class Backends:
+    """`make()` opens an Index over the test's store (the same store each time: a second call is a restart)."""
+
+    def __init__(self, kind: str, make, fake=None):
+        self.kind, self._make, self.fake = kind, make, fake
+
+    def make(self) -> Index:
+        return Index(self._make())
+
+    async def opened(self, dimensions: int = D, model: str = MODEL) -> Index:
+        index = self.make()
+        await index.prepare(dimensions, model)
+        return index
+
+
+@pytest.fixture(params=["embedded", "vectorize"])
+def store(request, tmp_path):
+    if request.param == "embedded":
+        made: list[EmbeddedIndex] = []
+
+        def make_embedded():
+            made.append(EmbeddedIndex(tmp_path / "store.sqlite3"))
+            return made[-1]
+
+        yield Backends("embedded", make_embedded)
+        for item in made:
+            item.close()
+        return
+    fake = request.getfixturevalue("fake")
+    if not hasattr(fake, "vectorize_delay"):
+        pytest.skip("the fake Vectorize (tests/fake_workers_ai/vectorize.py) is not there yet")
+    client = WorkersAI(make_settings(fake), sleep=_no_sleep)  # retries do not wait; polls do (really)
+
+    def make_vectorize():
+        return VectorizeIndex(Vectorize(client.settings, INDEX_NAME, client=client, sleep=asyncio.sleep),
+                              wait_timeout=10, poll=0.02)
+
+    yield Backends("vectorize", make_vectorize, fake)
+
+
+async def _no_sleep(_seconds):
+    return None
+
+
+# ── one suite, both backends ────────────────────────────────────────────────────────────────
+
+def test_query_returns_the_closest_chunks_best_first_with_their_cosine(store):
+    collection = new_collection()
+    vectors = np.stack([unit(1, 0), unit(1, 1), unit(0, 1), unit(-1, 0)])
+    chunks = [chunk("a", "Paris is in France.", "europe.md", 3, "Cities"), chunk("b"), chunk("c"), chunk("d")]
+    query = unit(1, 0.2)
+
+    async def main():
+        index = await store.opened()
+        assert await index.upsert(collection, chunks, vectors) == 4
+        return await index.query(collection, query, 3)
+
+    matches = run(main())
+    assert [match.id for match in matches] == ["a", "b", "c"]
+    for match, row in zip(matches, [0, 1, 2]):
+        assert match.score == pytest.approx(cosine(query, vectors[row]), abs=1e-5)
+    assert matches[0] == Match("a", matches[0].score, "europe.md", 3, "Cities", "Paris is in France.")
+    assert matches[0].score > matches[1].score > matches[2].score
+
+
+def test_collections_are_isolated(store):
+    """The same chunk ids and vectors in two collections: each query, count, list and delete sees only its own."""
+    mine, theirs = new_collection(), new_collection()
+    vectors = random_vectors(5)
+
+    async def main():
+        index = await store.opened()
+        await index.upsert(mine, [chunk(f"c{n}", f"mine {n}", "mine.md") for n in range(5)], vectors)
+        await index.upsert(theirs, [chunk(f"c{n}", f"theirs {n}", "theirs.md") for n in range(3)], vectors[:3])
+        for row in range(5):
+            assert {m.text.split()[0] for m in await index.query(mine, vectors[row], 20)} == {"mine"}
+            assert {m.text.split()[0] for m in await index.query(theirs, vectors[row], 20)} == {"theirs"}
+        assert (await index.count(mine), await index.count(theirs)) == (5, 3)
+        assert await index.documents(mine) == [("mine.md", 5)]
+        assert await index.known_ids(theirs, ["c0", "c4"]) == {"c0"}
+        assert await index.query(new_collection(), vectors[0], 5) == []
+        assert await index.delete_collection(mine) == 5
+        assert await index.count(theirs) == 3
+        assert [m.text for m in await index.query(theirs, vectors[0], 1)] == ["theirs 0"]
+
+    run(main())
+
+
+def test_an_identical_chunk_is_stored_once(store):
+    collection = new_collection()
+    vectors = random_vectors(3)
+
+    async def main():
+        index = await store.opened()
+        first = await index.upsert(collection, [chunk("x"), chunk("y"), chunk("x")], vectors)
+        again = await index.upsert(collection, [chunk("y"), chunk("z")], vectors[:2])
+        return first, again, await index.count(collection)
+
+    assert run(main()) == (2, 1, 3)
+
+
+def test_known_ids_are_those_the_collection_holds(store):
+    collection = new_collection()
+
+    async def main():
+        index = await store.opened()
+        assert await index.known_ids(collection, ["a", "b"]) == set()
+        await index.upsert(collection, [chunk("a"), chunk("b")], random_vectors(2))
+        return await index.known_ids(collection, ["a", "b", "c", "a"])
+
+    assert run(main()) == {"a", "b"}
+
+
+def test_documents_and_count(store):
+    collection = new_collection()
+    chunks = ([chunk(f"g{n}", document="guide.pdf", page=n + 1) for n in range(3)]
+              + [chunk(f"n{n}", document="Notes.md") for n in range(2)] + [chunk("p0", document="Pasted text")])
+
+    async def main():
+        index = await store.opened()
+        assert (await index.documents(collection), await index.count(collection)) == ([], 0)
+        await index.upsert(collection, chunks, random_vectors(len(chunks)))
+        return await index.documents(collection), await index.count(collection)
+
+    assert run(main()) == ([("guide.pdf", 3), ("Notes.md", 2), ("Pasted text", 1)], 6)
+
+
+def test_delete_collection_removes_every_vector_and_text(store):
+    collection = new_collection()
+    vectors = random_vectors(30)
+
+    async def main():
+        index = await store.opened()
+        await index.upsert(collection, [chunk(f"k{n}", f"secret passage {n}") for n in range(30)], vectors)
+        removed = await index.delete_collection(collection)
+        return (removed, await index.count(collection), await index.query(collection, vectors[0], 5),
+                await index.known_ids(collection, ["k0"]), await index.documents(collection),
+                await index.delete_collection(collection))
+
+    assert run(main()) == (30, 0, [], set(), [], 0)
+
+
+def test_an_index_built_for_another_model_is_refused_with_both_sizes(store):
+    collection = new_collection()
+
+    async def main():
+        index = await store.opened(D)
+        await index.upsert(collection, [chunk("a")], random_vectors(1))
+        with pytest.raises(InputProblem, match=rf"{MODEL} \({D} dimensions\).*@cf/baai/bge-base-en-v1.5 makes "
+                                               rf"768-dimensional"):
+            await store.opened(768, "@cf/baai/bge-base-en-v1.5")
+        with pytest.raises(InputProblem, match=rf"{D} dimensions.*makes 32-dimensional"):
+            await index.query(collection, random_vectors(1, dimensions=32)[0], 5)
+        with pytest.raises(InputProblem, match=rf"{D} dimensions.*makes 32-dimensional"):
+            await index.upsert(collection, [chunk("b")], random_vectors(1, dimensions=32))
+        with pytest.raises(InputProblem, match=rf"built for {MODEL} \({D} dimensions\), but @cf/other/embedder"):
+            await store.opened(D, "@cf/other/embedder")  # same width, another model: never mixed either
+        return await index.count(collection)
+
+    assert run(main()) == 1
+
+
+def test_the_store_survives_a_restart(store):
+    collection = new_collection()
+    vectors = random_vectors(4)
+
+    async def write():
+        index = await store.opened()
+        await index.upsert(collection, [chunk(f"r{n}", document="kept.md") for n in range(4)], vectors)
+
+    async def read():
+        index = await store.opened()  # a new object over the same store, as after a restart
+        return await index.query(collection, vectors[2], 1), await index.documents(collection)
+
+    run(write())
+    matches, documents = run(read())
+    assert [m.id for m in matches] == ["r2"] and matches[0].score == pytest.approx(1.0, abs=1e-5)
+    assert documents == [("kept.md", 4)]
+
+
+def test_top_k_is_capped(store):
+    collection = new_collection()
+    vectors = random_vectors(30)
+
+    async def main():
+        index = await store.opened()
+        await index.upsert(collection, [chunk(f"t{n}") for n in range(30)], vectors)
+        return [len(await index.query(collection, vectors[0], k)) for k in (50, 20, 3, 0, "7")]
+
+    assert run(main()) == [MAX_TOP_K, 20, 3, 1, 7]
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "a/b", "a\\b", "..", ".hidden", "", "x" * 65, "é" * 33,
+                                 "with space", "new\nline", None])
+def test_ids_that_are_paths_or_too_long_are_refused(store, bad):
+    collection = new_collection()
+
+    async def main():
+        index = await store.opened()
+        with pytest.raises(InputProblem, match="is not a chunk id"):
+            await index.upsert(collection, [chunk("fine"), Chunk(bad, "d", 1, "", "t", 1)], random_vectors(2))
+        with pytest.raises(InputProblem, match="is not a chunk id"):
+            await index.known_ids(collection, [bad])
+        return await index.count(collection)
+
+    assert run(main()) == 0  # nothing half-stored
+
+
+def test_the_longest_id_is_accepted(store):
+    collection, longest = new_collection(), "h" * 64
+
+    async def main():
+        index = await store.opened()
+        await index.upsert(collection, [chunk(longest)], random_vectors(1))
+        return await index.known_ids(collection, [longest])
+
+    assert run(main()) == {longest}
+
+
+@pytest.mark.parametrize("bad", ["c_short", "../c_aaaaaaaaaaaaaaaaaaaaaaaaaa", "", None, "c_" + "a" * 41])
+def test_collection_ids_are_checked(store, bad):
+    async def main():
+        index = await store.opened()
+        for call in (index.count(bad), index.documents(bad), index.delete_collection(bad),
+                     index.query(bad, unit(1), 3), index.upsert(bad, [chunk("a")], random_vectors(1))):
+            with pytest.raises(InputProblem, match="not a collection id"):
+                await call
+
+    run(main())
+
+
+def test_upsert_returns_only_once_the_chunks_are_searchable(store):
+    """Vectorize processes writes later (the fake waits `vectorize_delay`); upsert waits for it, with progress."""
+    if store.fake is not None:
+        store.fake.vectorize_delay = 0.3
+    collection = new_collection()
+    vectors = random_vectors(3)
+    progress: list[float] = []
+
+    async def main():
+        index = await store.opened()
+        await index.upsert(collection, [chunk("v0"), chunk("v1"), chunk("v2")], vectors, on_progress=progress.append)
+        await asyncio.sleep(0)  # the embedded store reports from its worker thread through the loop
+        return await index.query(collection, vectors[1], 1), await index.count(collection)
+
+    matches, count = run(main())
+    assert [m.id for m in matches] == ["v1"] and count == 3
+    assert progress and progress == sorted(progress) and progress[-1] == 1.0 and all(0 <= f <= 1 for f in progress)
+
+
+def test_inputs_a_backend_never_sees(store):
+    collection = new_collection()
+
+    async def main():
+        index = store.make()
+        with pytest.raises(RuntimeError, match="prepare"):
+            await index.count(collection)
+        with pytest.raises(InputProblem, match="1 to 1536 dimensions"):
+            await index.prepare(2048, MODEL)
+        await index.prepare(D, MODEL)
+        with pytest.raises(ValueError, match="2 chunks need"):
+            await index.upsert(collection, [chunk("a"), chunk("b")], random_vectors(1))
+        with pytest.raises(ValueError, match="NaN"):
+            await index.upsert(collection, [chunk("a")], np.full((1, D), np.nan))
+        with pytest.raises(ValueError, match="zero"):
+            await index.query(collection, np.zeros(D), 3)
+        assert await index.upsert(collection, [], np.zeros((0, D))) == 0
+        return await index.query(collection, unit(1).tolist(), 3)  # a list is a vector too
+
+    assert run(main()) == []
+
+
+# ── the embedded store ──────────────────────────────────────────────────────────────────────
+
+def test_one_file_per_model_and_dimensions_under_the_state_dir(tmp_path):
+    folder = default_directory({"DEMO_STATE_DIR": str(tmp_path)})
+    assert folder == tmp_path / "documents"
+    assert default_directory({}) == embedded.DEFAULT_FOLDER / "documents"
+    small, base = store_path(folder, MODEL, 384), store_path(folder, "@cf/baai/bge-base-en-v1.5", 768)
+    assert small.parent == folder and small != base
+    assert re.fullmatch(r"cf-baai-bge-small-en-v1\.5-[0-9a-f]{8}-384\.sqlite3", small.name)
+    assert store_path(folder, "@cf/a/b.c", 384) != store_path(folder, "@cf/a-b/c", 384)  # never one file for two
+
+    async def main():
+        store = EmbeddedIndex(small)
+        await store.prepare(384, MODEL)
+        store.close()
+
+    run(main())
+    assert embedded.stored_dimensions(folder, MODEL) == [384]
+    assert embedded.stored_dimensions(folder, "@cf/baai/bge-base-en-v1.5") == []
+    assert folder.stat().st_mode & 0o777 == 0o700  # people's documents: the owner's only
+
+
+def test_deleting_a_collection_leaves_no_text_on_disk(tmp_path):
+    path = tmp_path / "store.sqlite3"
+    collection, kept = new_collection(), new_collection()
+
+    async def main():
+        index = Index(EmbeddedIndex(path))
+        await index.prepare(D, MODEL)
+        await index.upsert(collection, [chunk(f"s{n}", f"ZEBRA-SECRET-{n} " * 20) for n in range(50)],
+                           random_vectors(50))
+        await index.upsert(kept, [chunk("k", "still here")], random_vectors(1))
+        assert await index.delete_collection(collection) == 50
+        index.backend.close()
+
+    run(main())
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("store.sqlite3"))
+    assert b"ZEBRA-SECRET" not in on_disk and b"still here" in on_disk
+
+
+def test_two_processes_writing_one_store_see_each_other(tmp_path):
+    """Two EmbeddedIndex objects on one file stand for two app processes: concurrent writers all land (WAL, one
+    transaction each), and a query sees the other's writes (its cached matrix is stale by the version)."""
+    path = tmp_path / "store.sqlite3"
+    collection = new_collection()
+
+    async def main():
+        first, second = Index(EmbeddedIndex(path)), Index(EmbeddedIndex(path))
+        await asyncio.gather(first.prepare(D, MODEL), second.prepare(D, MODEL))
+        await first.upsert(collection, [chunk("seed")], random_vectors(1, seed=9))
+        assert len(await second.query(collection, unit(1), 20)) == 1  # second caches a one-row matrix
+        writes = [(first if n % 2 else second).upsert(collection, [chunk(f"w{n}-{m}") for m in range(20)],
+                                                      random_vectors(20, seed=n)) for n in range(8)]
+        assert sum(await asyncio.gather(*writes)) == 160
+        found = await second.query(collection, random_vectors(1, seed=3)[0], 1)
+        counts = await first.count(collection), await second.count(collection)
+        first.backend.close(), second.backend.close()
+        return found, counts
+
+    found, counts = run(main())
+    assert counts == (161, 161) and found[0].id == "w3-0"
+
+
+def test_writers_in_many_threads(tmp_path):
+    """One store, writes from several threads at once (each its own connection): all of them land."""
+    store = EmbeddedIndex(tmp_path / "store.sqlite3")
+    collection = new_collection()
+    run(store.prepare(D, MODEL))
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            run(store.upsert(collection, [chunk(f"t{n}-{m}") for m in range(50)], random_vectors(50, seed=n)))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and run(store.count(collection)) == 300
+    store.close()
+
+
+def test_the_matrices_in_memory_are_bounded(tmp_path):
+    one = 100 * D * 4 + 100 * embedded.ID_BYTES_IN_MEMORY  # a collection of 100 chunks
+    store = EmbeddedIndex(tmp_path / "store.sqlite3", cache_bytes=int(2.5 * one))
+    collections = [new_collection() for _ in range(5)]
+
+    async def main():
+        await store.prepare(D, MODEL)
+        for n, collection in enumerate(collections):
+            await store.upsert(collection, [chunk(f"m{m}") for m in range(100)], random_vectors(100, seed=n))
+        for collection in collections:
+            await store.query(collection, unit(1), 5)
+            assert store.cached_bytes() <= 2.5 * one
+        # the least recently used went first; the one asked for last is always kept
+        assert list(store._cache) == collections[-2:]
+        found = await store.query(collections[0], random_vectors(1, seed=0)[0], 1)  # read again when needed
+        assert found[0].id == "m0"
+
+    run(main())
+    store.close()
+
+
+def test_a_file_made_for_another_model_is_refused(tmp_path):
+    path = tmp_path / "store.sqlite3"
+
+    async def main():
+        first = EmbeddedIndex(path)
+        await first.prepare(D, MODEL)
+        first.close()
+        second = EmbeddedIndex(path)
+        with pytest.raises(InputProblem, match=rf"built for {MODEL} \({D} dimensions\)"):
+            await second.prepare(D * 2, MODEL)  # a renamed or copied file: its own record wins
+        second.close()
+
+    run(main())
+
+
+# ── Vectorize ───────────────────────────────────────────────────────────────────────────────
+
+@pytest.fixture
+def vectorize(fake):
+    if not hasattr(fake, "vectorize_delay"):
+        pytest.skip("the fake Vectorize (tests/fake_workers_ai/vectorize.py) is not there yet")
+    client = WorkersAI(make_settings(fake), sleep=_no_sleep)
+    return Vectorize(client.settings, INDEX_NAME, client=client, sleep=asyncio.sleep)
+
+
+def test_vectorize_index_is_created_with_cosine_and_metadata_indexes_before_any_write(fake, vectorize):
+    collection = new_collection()
+
+    async def main():
+        index = Index(VectorizeIndex(vectorize, poll=0.02))
+        await index.prepare(D, MODEL)
+        created = await vectorize.get_index()
+        properties = [item["propertyName"] for item in await vectorize.metadata_indexes()]
+        await index.upsert(collection, [chunk("a", "hello")], random_vectors(1))
+        return created, properties
+
+    created, properties = run(main())
+    assert created["config"] == {"dimensions": D, "metric": "cosine"} and MODEL in created["description"]
+    assert set(METADATA_INDEXES) <= set(properties)
+    paths = [request.path for request in fake.requests if "/vectorize/" in request.path]
+    first_write = next(n for n, path in enumerate(paths) if path.endswith("/upsert"))
+    assert all(n < first_write for n, path in enumerate(paths) if path.endswith("/metadata_index/create"))
+
+
+def test_vectorize_ids_namespaces_and_metadata(fake, vectorize):
+    collection = new_collection()
+
+    async def main():
+        index = Index(VectorizeIndex(vectorize, poll=0.02))
+        await index.prepare(D, MODEL)
+        await index.upsert(collection, [chunk("same-id", "hello", "a.md", 2, "Intro")], random_vectors(1))
+        return await vectorize.get_by_ids([vector_id(collection, "same-id")])
+
+    [stored] = run(main())
+    assert stored["namespace"] == collection and stored["id"].startswith(collection_tag(collection) + ".")
+    assert len(stored["id"].encode()) <= 64 and vector_id(new_collection(), "same-id") != stored["id"]
+    assert stored["metadata"] == {"collection": collection, "chunk": "same-id", "document": "a.md", "page": 2,
+                                  "heading": "Intro", "text": "hello", "tokens": 5}
+    queries = [request for request in fake.requests if request.path.endswith("/query")]
+    assert queries and all(request.json["namespace"] == collection and request.json["filter"] ==
+                           {"collection": collection} for request in queries)
+
+
+def test_vectorize_metadata_stays_within_10_kib():
+    long = chunk("long", "ü€ \n" * 5000, "d" * 2000, heading="h" * 2000)
+    item = metadata(new_collection(), long)
+    assert len(json.dumps(item, separators=(",", ":"))) <= MAX_METADATA_BYTES and item["trimmed"] is True
+    assert item["text"] and long.text.startswith(item["text"]) and len(item["document"].encode()) <= 512
+    assert "trimmed" not in metadata(new_collection(), chunk("short", "ü" * 100))
+
+
+def test_vectorize_a_large_collection_is_listed_whole(fake, vectorize):
+    """Over 100 chunks one query cannot list a collection: the index's id list (by the collection's tag) does."""
+    collection, other = new_collection(), new_collection()
+    vectors = random_vectors(260)
+    fake.vectorize_delay = 0
+
+    async def main():
+        index = Index(VectorizeIndex(vectorize, poll=0.02))
+        await index.prepare(D, MODEL)
+        await index.upsert(collection, [chunk(f"l{n}", document=f"doc{n % 3}.md") for n in range(250)], vectors[:250])
+        await index.upsert(other, [chunk(f"o{n}") for n in range(10)], vectors[250:])
+        known = await index.known_ids(collection, ["l0", "l249", "o1"])
+        result = (await index.count(collection), await index.documents(collection), known,
+                  await index.delete_collection(collection), await index.count(collection), await index.count(other))
+        return result
+
+    count, documents, known, removed, after, kept = run(main())
+    assert (count, known, removed, after, kept) == (250, {"l0", "l249"}, 250, 0, 10)
+    assert documents == [("doc0.md", 84), ("doc1.md", 83), ("doc2.md", 83)]
+
+
+def test_vectorize_write_not_processed_in_time_says_so(fake, vectorize):
+    async def main():
+        index = Index(VectorizeIndex(vectorize, wait_timeout=0.2, poll=0.05))
+        await index.prepare(D, MODEL)
+        fake.vectorize_delay = 5  # longer than the index waits
+        progress: list[float] = []
+        with pytest.raises(IndexNotReady, match="has not made them searchable within 0.2 s: ask again in a minute"):
+            await index.upsert(new_collection(), [chunk("slow")], random_vectors(1), on_progress=progress.append)
+        return progress
+
+    progress = run(main())
+    assert progress and max(progress) < 1.0
+
+
+@pytest.mark.parametrize("access, permission", [("read", "Vectorize Edit"), ("not_entitled", "not entitled")])
+def test_vectorize_permission_errors_are_sentences(fake, vectorize, access, permission):
+    async def main():
+        index = Index(VectorizeIndex(vectorize, poll=0.02))
+        await index.prepare(D, MODEL)
+        fake.vectorize_access = access
+        with pytest.raises(InputProblem, match=permission):
+            await index.upsert(new_collection(), [chunk("a")], random_vectors(1))
+
+    run(main())
+
+
+def test_vectorize_index_of_another_width_made_elsewhere(fake, vectorize):
+    async def main():
+        await vectorize.create_index(768, "cosine", "someone else's")
+        with pytest.raises(InputProblem, match=rf"\(768 dimensions\), but {MODEL} makes {D}-dimensional"):
+            await Index(VectorizeIndex(vectorize)).prepare(D, MODEL)
+
+    run(main())
+
+
+# ── which backend the app uses ──────────────────────────────────────────────────────────────
+
+@pytest.fixture
+def clean_indexes():
+    forget_indexes()
+    yield
+    forget_indexes()
+
+
+def test_without_vectorize_settings_the_embedded_store_under_the_state_dir(tmp_path, monkeypatch, clean_indexes):
+    monkeypatch.setenv("DEMO_STATE_DIR", str(tmp_path))
+    previous = backend.shared_client()
+    backend.use_client(WorkersAI(Settings()))  # no account
+    try:
+        monkeypatch.setenv("VECTORIZE_INDEX", "docs")  # ignored without an account
+        assert backend_choice() == ("embedded", str(tmp_path / "documents"))
+
+        async def main():
+            with pytest.raises(LookupError):
+                await document_index(MODEL)
+            index = await document_index(MODEL, D)
+            assert index.kind == "embedded" and await document_index(MODEL) is index
+            assert await document_index(MODEL, D) is index
+            await index.upsert(new_collection(), [chunk("a")], random_vectors(1))
+            forget_indexes()
+            return await document_index(MODEL)  # found on disk by its model after a restart
+
+        again = run(main())
+        assert again.dimensions == D and (tmp_path / "documents" / store_path(".", MODEL, D).name).exists()
+    finally:
+        backend.use_client(previous)
+
+
+def test_with_an_account_and_vectorize_index_vectorize(fake, client, monkeypatch, clean_indexes, caplog):
+    if not hasattr(fake, "vectorize_delay"):
+        pytest.skip("the fake Vectorize (tests/fake_workers_ai/vectorize.py) is not there yet")
+    fake.vectorize_delay = 0
+    monkeypatch.setenv("VECTORIZE_INDEX", INDEX_NAME)
+    assert backend_choice() == ("vectorize", INDEX_NAME)
+
+    async def main():
+        with pytest.raises(LookupError):
+            await document_index(MODEL)
+        index = await document_index(MODEL, D)
+        assert index.kind == "vectorize" and "docs-test" in index.where
+        forget_indexes()
+        return await document_index(MODEL)  # the index exists now: its dimensions come from it
+
+    assert run(main()).dimensions == D
+    monkeypatch.setenv("VECTORIZE_INDEX", "../accounts")
+    assert backend_choice()[0] == "embedded" and "not a Vectorize index name" in caplog.text
+
