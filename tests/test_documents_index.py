@@ -336,7 +336,7 @@ def test_inputs_a_backend_never_sees(store):
 def test_one_file_per_model_and_dimensions_under_the_state_dir(tmp_path):
     folder = default_directory({"DEMO_STATE_DIR": str(tmp_path)})
     assert folder == tmp_path / "documents"
-    assert default_directory({}) == embedded.DEFAULT_FOLDER / "documents"
+    assert default_directory({}) == embedded.DEFAULT_FOLDER.expanduser() / "documents"  # conftest: a tmp folder
     small, base = store_path(folder, MODEL, 384), store_path(folder, "@cf/baai/bge-base-en-v1.5", 768)
     assert small.parent == folder and small != base
     assert re.fullmatch(r"cf-baai-bge-small-en-v1\.5-[0-9a-f]{8}-384\.sqlite3", small.name)
@@ -413,6 +413,30 @@ def test_writers_in_many_threads(tmp_path):
     for thread in threads:
         thread.join()
     assert not errors and run(store.count(collection)) == 300
+    store.close()
+
+
+def test_concurrent_first_queries_read_the_matrix_once(tmp_path, monkeypatch):
+    store = EmbeddedIndex(tmp_path / "store.sqlite3")
+    collection = new_collection()
+    vectors = random_vectors(200)
+    made = []
+
+    class Counted(embedded._Matrix):
+        def __init__(self, *args):
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setattr(embedded, "_Matrix", Counted)
+
+    async def main():
+        await store.prepare(D, MODEL)
+        await store.upsert(collection, [chunk(f"q{n}") for n in range(200)], vectors)
+        return await asyncio.gather(*(store.query(collection, vectors[n], 1) for n in range(8)))
+
+    results = run(main())
+    assert [found[0].id for found in results] == [f"q{n}" for n in range(8)]
+    assert len(made) == 1  # the others waited for the one read, then used it
     store.close()
 
 

@@ -51,7 +51,7 @@ WRITE_BATCH = 2_000  # rows per executemany inside an upsert's one transaction (
 BUSY_TIMEOUT_S = 10.0  # how long a write waits for another process's transaction before giving up
 ID_BYTES_IN_MEMORY = 100  # what one cached id costs (a short str in a list), for the memory bound
 FORMAT = "1"  # the file's layout; a file of another layout is refused, never misread
-DEFAULT_FOLDER = Path.home() / ".cache" / "workers-ai-showcase"  # without DEMO_STATE_DIR (Path.home() reads no file)
+DEFAULT_FOLDER = Path("~/.cache/workers-ai-showcase")  # without DEMO_STATE_DIR; the home is looked up at first use
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,7 +72,7 @@ class StoreUnavailable(RuntimeError):
 def default_directory(env: Mapping[str, str] | None = None) -> Path:
     """Where the stores live: `<DEMO_STATE_DIR>/documents`, else `~/.cache/workers-ai-showcase/documents`."""
     state = settings.read("DEMO_STATE_DIR", env)
-    return (Path(state).expanduser() if state else DEFAULT_FOLDER) / "documents"
+    return (Path(state) if state else DEFAULT_FOLDER).expanduser() / "documents"
 
 
 def _slug(model: str) -> str:
@@ -123,6 +123,7 @@ class EmbeddedIndex:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()  # guards _connections and _cache
+        self._loading = threading.Lock()  # one matrix read from SQLite at a time
         self._cache: OrderedDict[str, _Matrix] = OrderedDict()
 
     @property
@@ -314,31 +315,40 @@ class EmbeddedIndex:
                 for chunk_id, row in zip(ids, best) if chunk_id in rows]  # a row deleted meanwhile is left out
 
     def _matrix(self, collection: str) -> _Matrix:
-        """The collection's vectors as of its current version: from memory, or read once (one snapshot)."""
+        """The collection's vectors as of its current version: from memory, or read once (one snapshot; one thread
+        reads while the others asking wait for it, so a large collection is never read, or held, twice)."""
         with self._transaction(write=False) as db:
             version = _version(db, collection)
-            with self._lock:
-                cached = self._cache.get(collection)
-                if cached is not None and cached.version == version:
-                    self._cache.move_to_end(collection)
+            if (cached := self._cached(collection, version)) is not None:
+                return cached
+            with self._loading:
+                if (cached := self._cached(collection, version)) is not None:
                     return cached
-            count = db.execute("SELECT count(*) FROM chunks WHERE collection=?", (collection,)).fetchone()[0]
-            vectors_t = np.empty((self.dimensions, count), dtype=np.float32)
-            ids: list[str] = []
-            cursor = db.execute("SELECT id, vector FROM chunks WHERE collection=? ORDER BY rowid", (collection,))
-            while rows := cursor.fetchmany(4096):
-                block = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
-                vectors_t[:, len(ids):len(ids) + len(rows)] = block.reshape(len(rows), self.dimensions).T
-                ids.extend(row[0] for row in rows)
-        matrix = _Matrix(version, ids, vectors_t)
-        with self._lock:
-            self._cache[collection] = matrix
-            self._cache.move_to_end(collection)
-            total = sum(entry.nbytes for entry in self._cache.values())
-            while total > self.cache_bytes and len(self._cache) > 1:  # the one just asked for always stays
-                _, evicted = self._cache.popitem(last=False)
-                total -= evicted.nbytes
+                count = db.execute("SELECT count(*) FROM chunks WHERE collection=?", (collection,)).fetchone()[0]
+                vectors_t = np.empty((self.dimensions, count), dtype=np.float32)
+                ids: list[str] = []
+                cursor = db.execute("SELECT id, vector FROM chunks WHERE collection=?", (collection,))
+                while rows := cursor.fetchmany(4096):
+                    block = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+                    vectors_t[:, len(ids):len(ids) + len(rows)] = block.reshape(len(rows), self.dimensions).T
+                    ids.extend(row[0] for row in rows)
+                matrix = _Matrix(version, ids, vectors_t)
+                with self._lock:
+                    self._cache[collection] = matrix
+                    self._cache.move_to_end(collection)
+                    total = sum(entry.nbytes for entry in self._cache.values())
+                    while total > self.cache_bytes and len(self._cache) > 1:  # the one just asked for stays
+                        _, evicted = self._cache.popitem(last=False)
+                        total -= evicted.nbytes
         return matrix
+
+    def _cached(self, collection: str, version: int) -> _Matrix | None:
+        with self._lock:
+            cached = self._cache.get(collection)
+            if cached is None or cached.version != version:
+                return None
+            self._cache.move_to_end(collection)
+            return cached
 
     def _forget(self, collection: str) -> None:
         with self._lock:

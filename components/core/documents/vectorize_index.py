@@ -30,6 +30,7 @@ How the index is used (shared/docs/vectorize-contract.md §1):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -113,6 +114,12 @@ def _values(vector: np.ndarray) -> list[float]:
     return np.round(np.asarray(vector, dtype=np.float64), 7).tolist()
 
 
+def _items(collection: str, chunks: list[Chunk], vectors: np.ndarray) -> list[dict]:
+    """The NDJSON objects of an upsert: id, values, metadata, namespace."""
+    return [{"id": vector_id(collection, piece.id), "values": _values(vectors[row]),
+             "metadata": metadata(collection, piece), "namespace": collection} for row, piece in enumerate(chunks)]
+
+
 class VectorizeIndex:
     """A backend of index.Index over one Vectorize index (see the module docstring)."""
 
@@ -160,9 +167,7 @@ class VectorizeIndex:
                      on_progress: Progress | None = None) -> int:
         report = on_progress or (lambda fraction: None)
         known = await self.known_ids(collection, [piece.id for piece in chunks])
-        items = [{"id": vector_id(collection, piece.id), "values": _values(vectors[row]),
-                  "metadata": metadata(collection, piece), "namespace": collection}
-                 for row, piece in enumerate(chunks)]
+        items = await asyncio.to_thread(_items, collection, chunks, vectors)  # 5,000 × 768 floats: ~0.3 s of CPU
         mutation = ""
         with _sentences(self, self.model, self.dimensions):
             for start in range(0, len(items), WRITE_BATCH):
