@@ -567,6 +567,22 @@ def test_vectorize_write_not_processed_in_time_says_so(fake, vectorize):
     assert progress and max(progress) < 1.0
 
 
+def test_vectorize_index_deleted_behind_our_back_is_made_again(fake, vectorize):
+    collection = new_collection()
+
+    async def main():
+        index = Index(VectorizeIndex(vectorize, poll=0.02))
+        await index.prepare(D, MODEL)
+        await index.upsert(collection, [chunk("a")], random_vectors(1))
+        await vectorize.delete_index()
+        gone = await index.query(collection, unit(1), 3), await index.count(collection)
+        await index.prepare(D, MODEL)  # what document_index() does before every use
+        added = await index.upsert(collection, [chunk("a")], random_vectors(1))
+        return gone, added, (await vectorize.get_index())["config"]["dimensions"]
+
+    assert run(main()) == (([], 0), 1, D)
+
+
 @pytest.mark.parametrize("access, permission", [("read", "Vectorize Edit"), ("not_entitled", "not entitled")])
 def test_vectorize_permission_errors_are_sentences(fake, vectorize, access, permission):
     async def main():

@@ -217,10 +217,8 @@ async def document_index(model: str, dimensions: int | None = None) -> Index:
     index), LookupError when there is none yet. InputProblem when the index was built for another model."""
     kind, place = backend_choice()
     if dimensions is None:
-        for (cached_kind, cached_place, cached_model, _), index in _indexes.items():
-            if (cached_kind, cached_place, cached_model) == (kind, place, model):
-                return index
-        dimensions = await _existing_dimensions(kind, place, model)
+        cached = [width for (k, p, m, width) in _indexes if (k, p, m) == (kind, place, model)]
+        dimensions = cached[0] if cached else await _existing_dimensions(kind, place, model)
     dimensions = check_dimensions(dimensions)
     key = (kind, place, model, dimensions)
     index = _indexes.get(key)

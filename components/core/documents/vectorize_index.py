@@ -131,15 +131,16 @@ class VectorizeIndex:
         self.poll = poll
         self.dimensions: int | None = None
         self.model: str | None = None
+        self.ready = False  # prepared, and not found gone since
 
     @property
     def where(self) -> str:
         return f"the Vectorize index “{self.vectorize.index}”"
 
     async def prepare(self, dimensions: int, model: str) -> None:
-        if self.dimensions is not None:
-            if (self.dimensions, self.model) != (dimensions, model):
-                raise mismatch(self.model, self.dimensions, model, dimensions)
+        if self.dimensions is not None and (self.dimensions, self.model) != (dimensions, model):
+            raise mismatch(self.model, self.dimensions, model, dimensions)
+        if self.ready:
             return
         with _sentences(self, model, dimensions):
             found = await self.vectorize.get_index()
@@ -161,7 +162,7 @@ class VectorizeIndex:
                     mutation = await self.vectorize.create_metadata_index(name, "string")
             if mutation:
                 await self.vectorize.wait_until_processed(mutation, timeout=self.wait_timeout, poll=self.poll)
-        self.dimensions, self.model = dimensions, model
+        self.dimensions, self.model, self.ready = dimensions, model, True
 
     async def upsert(self, collection: str, chunks: list[Chunk], vectors: np.ndarray,
                      on_progress: Progress | None = None) -> int:
@@ -198,7 +199,7 @@ class VectorizeIndex:
             except TopKTooLargeError:  # a lower cap than the contract's: ask for half once
                 found = await self._query(values, max(1, top_k // 2), collection, "all")
             except IndexNotFoundError:
-                self.dimensions = None  # deleted behind our back: the next prepare() creates it again
+                self.ready = False  # deleted behind our back: nothing to find; the next prepare() creates it
                 return []
         matches = []
         for item in found:
@@ -253,7 +254,7 @@ class VectorizeIndex:
             try:
                 found = await self._query(probe, SMALL, collection, "none")
             except IndexNotFoundError:
-                self.dimensions = None
+                self.ready = False
                 return set()
             ids = {str(item.get("id")) for item in found if str(item.get("id", "")).startswith(tag)}
             if len(found) < SMALL:
@@ -269,7 +270,8 @@ class VectorizeIndex:
 
 
 class _sentences:
-    """Turn the client's dimension-mismatch and permission errors into InputProblem sentences."""
+    """Turn the client's dimension-mismatch and permission errors into InputProblem sentences; an index that is
+    gone is prepared again next time."""
 
     def __init__(self, index: VectorizeIndex, model: str | None, dimensions) -> None:
         self.index, self.model, self.dimensions = index, model, dimensions
@@ -278,6 +280,8 @@ class _sentences:
         return None
 
     def __exit__(self, kind, error, trace) -> bool:
+        if isinstance(error, IndexNotFoundError):
+            self.index.ready = False  # deleted behind our back: the next prepare() creates it again
         if isinstance(error, DimensionMismatchError):
             built = error.expected if error.expected is not None else "other"
             raise mismatch(None, built, self.model or "this embedding model",
