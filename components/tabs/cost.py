@@ -3,7 +3,8 @@
 The arithmetic lives in components/core/costs.py (the workload, the price list and usage as plain data); this
 module is the page: the charts read the ledger (core/usage.py) through it, the calculator prices a workload with
 it. Every figure is an estimate and says so. The calculator is also the public `/estimate_cost` endpoint: "what
-would 1,000 RAG queries a day cost?" is as good a question from an MCP client as from a person.
+would 1,000 RAG queries a day cost?" is as good a question from an MCP client as from a person. The "RAG app"
+section adds Vectorize to it, free allowances applied, as `/estimate_rag_cost`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import gradio as gr
 import pandas as pd
 
 from ..core import costs
-from ..core.costs import EXAMPLE, SCENARIO_FIELDS, SCENARIOS, Workload
+from ..core.costs import EXAMPLE, RAG_EXAMPLE, SCENARIO_FIELDS, SCENARIOS, RagApp, Workload
 from ..core.usage import session_key, shared_ledger, visitor_key
 from ..ui.errors import friendly_errors
 from ..workers_ai import (
@@ -64,6 +65,67 @@ async def estimate_cost(
 
 def _table(load: Workload) -> pd.DataFrame:
     return pd.DataFrame(costs.cost_rows(load), columns=costs.COST_COLUMNS)
+
+
+@friendly_errors
+async def estimate_rag_cost(
+    questions_per_day: float = RAG_EXAMPLE["questions_per_day"],
+    stored_chunks: float = RAG_EXAMPLE["stored_chunks"],
+    dimensions: float = RAG_EXAMPLE["dimensions"],
+    question_tokens: float = RAG_EXAMPLE["question_tokens"],
+    chunks_per_question: float = RAG_EXAMPLE["chunks_per_question"],
+    tokens_per_chunk: float = RAG_EXAMPLE["tokens_per_chunk"],
+    instruction_tokens: float = RAG_EXAMPLE["instruction_tokens"],
+    answer_tokens: float = RAG_EXAMPLE["answer_tokens"],
+    embedding_model: str = RAG_EXAMPLE["embedding_model"],
+    chat_model: str = RAG_EXAMPLE["chat_model"],
+    days_per_month: float = RAG_EXAMPLE["days_per_month"],
+) -> tuple[str, pd.DataFrame]:
+    """Estimate what a question-answering app over your documents (RAG) costs per month on Workers AI and Vectorize.
+
+    Each question is embedded, Vectorize returns the closest chunks, and a chat model answers from them. Vectorize
+    bills (queries + stored vectors) × dimensions queried, and the dimensions stored; the first 10,000 Workers AI
+    neurons of each UTC day and Vectorize's included 50M queried and 10M stored dimensions a month (Workers Paid) are
+    subtracted. The defaults are measured on the app's sample collection. All figures are estimates.
+
+    Args:
+        questions_per_day: How many questions a day.
+        stored_chunks: How many chunks (vectors) the index holds.
+        dimensions: Dimensions of each vector, from the embedding model (768 for bge-base; at most 1536).
+        question_tokens: Tokens of one question: embedded once, and part of the prompt.
+        chunks_per_question: How many retrieved chunks go into each prompt (topK).
+        tokens_per_chunk: Tokens of one retrieved chunk.
+        instruction_tokens: Other prompt tokens per question: system prompt, passage labels, chat template.
+        answer_tokens: Tokens the chat model writes per answer.
+        embedding_model: A Workers AI text-embeddings model id, e.g. "@cf/baai/bge-base-en-v1.5".
+        chat_model: A Workers AI text-generation model id, e.g. "@cf/meta/llama-3.1-8b-instruct-fast".
+        days_per_month: Days in the month to price (1-31).
+
+    Returns:
+        a summary in Markdown: the month at list price and as billed, and whether 1,000 a day cost $3-8 a month
+        a table with one row per cost item: `item`, `usage a month (est.)`, `$ at list price` and `$ billed (est.)`
+    """
+    app = costs.rag_app(questions_per_day, stored_chunks, dimensions, question_tokens, chunks_per_question,
+                        tokens_per_chunk, instruction_tokens, answer_tokens, embedding_model, chat_model,
+                        days_per_month)
+    return costs.rag_summary(app), _rag_table(app)
+
+
+def _rag_table(app: RagApp) -> pd.DataFrame:
+    return pd.DataFrame(costs.rag_rows(app), columns=costs.RAG_COLUMNS)
+
+
+def dimensions_of(model: str, current: float) -> float:
+    """The vector dimensions of an embedding model the page knows, else what the visitor typed."""
+    return costs.EMBEDDING_DIMENSIONS.get((model or "").strip(), current)
+
+
+def vectorize_prices() -> str:
+    """Vectorize's prices in Markdown, a line per billed quantity (not neurons, so not in the price list; a list
+    reads at phone width where a four-column table does not)."""
+    lines = [f"- {what}: {paid} a month included on Workers Paid ({free} on the free plan), then {beyond}"
+             for what, paid, free, beyond in costs.vectorize_price_rows()]
+    return "**Vectorize's prices**\n\n" + "\n".join(lines)
 
 
 def price_list() -> pd.DataFrame:
@@ -174,6 +236,7 @@ def render(tab: gr.Tab) -> None:
         fn=example_estimate, outputs=[answer, table], run_on_click=True, cache_examples=False,
         api_visibility="private",
     )
+    rag_inputs = _rag_section()
     with gr.Accordion("Price list (neurons, from prices.json)", open=False):
         gr.Dataframe(price_list(), interactive=False, max_height=360)
         stand_ins = ", ".join(f"{short_name(local)} as {short_name(cloud)}" for local, cloud in STAND_INS.items())
@@ -181,5 +244,54 @@ def render(tab: gr.Tab) -> None:
                     "A model that is not listed has no known price.")
 
     calculate.click(estimate_cost, inputs, [answer, table], api_name="estimate_cost")
+    rag_button, rag_fields, rag_outputs = rag_inputs
+    rag_button.click(estimate_rag_cost, rag_fields, rag_outputs, api_name="estimate_rag_cost")
+    dimensions, embedder = rag_fields[2], rag_fields[8]
+    embedder.change(dimensions_of, [embedder, dimensions], dimensions, api_visibility="private", queue=False)
     for event in (tab.select, refresh.click):
         event(usage_view, None, [session_plot, today_plot, summary], api_visibility="private", queue=False)
+
+
+def _rag_section() -> tuple[gr.Button, list, list]:
+    """The "RAG app" calculator: its button, its inputs in `estimate_rag_cost`'s order, and its two outputs. Its
+    labels differ from the calculator's above (a label finds one field)."""
+    gr.Markdown(
+        "### A RAG app: Workers AI and Vectorize\nQuestions over your documents: each question is embedded, "
+        "[Vectorize](https://developers.cloudflare.com/vectorize/) returns the closest chunks, and a chat model "
+        "answers from them. Vectorize bills vector **dimensions**: each query counts as if it read the whole index, "
+        "(queries + stored vectors) × dimensions, whatever topK is, and storage counts the dimensions held. The "
+        "defaults are what one question used on this app's sample collection: a 20-token question, 5 chunks of "
+        "about 120 tokens, 155 tokens of instructions; the 150-token answer is assumed."
+    )
+    field = dict(minimum=0, precision=0, min_width=120)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            with gr.Row():
+                questions = gr.Number(RAG_EXAMPLE["questions_per_day"], label="Questions a day", **field)
+                stored = gr.Number(RAG_EXAMPLE["stored_chunks"], label="Chunks stored", **field)
+                dimensions = gr.Number(RAG_EXAMPLE["dimensions"], label="Vector dimensions", minimum=1,
+                                       maximum=costs.MAX_DIMENSIONS, precision=0, min_width=120)
+                days = gr.Number(RAG_EXAMPLE["days_per_month"], label="Days a month", minimum=1, maximum=31,
+                                 precision=0, min_width=120)
+            with gr.Row():
+                question = gr.Number(RAG_EXAMPLE["question_tokens"], label="Tokens per question", **field)
+                instructions = gr.Number(RAG_EXAMPLE["instruction_tokens"], label="Instruction tokens", **field)
+                answer_tokens = gr.Number(RAG_EXAMPLE["answer_tokens"], label="Tokens per answer", **field)
+            with gr.Row():
+                chunks = gr.Number(RAG_EXAMPLE["chunks_per_question"], label="Chunks per question", **field)
+                per_chunk = gr.Number(RAG_EXAMPLE["tokens_per_chunk"], label="Tokens per chunk", **field)
+            with gr.Row():
+                embedder = gr.Dropdown(_priced(EMBEDDINGS), value=RAG_EXAMPLE["embedding_model"], label="Embeds with",
+                                       allow_custom_value=True)
+                answerer = gr.Dropdown(_priced(CHAT), value=RAG_EXAMPLE["chat_model"], label="Answers with",
+                                       allow_custom_value=True)
+            button = gr.Button("Price the RAG app", variant="primary")
+            gr.Markdown(vectorize_prices())
+        with gr.Column(scale=3, min_width=360):
+            example = costs.rag_app(**RAG_EXAMPLE)
+            summary = gr.Markdown(costs.rag_summary(example), elem_id="rag-estimate")
+            table = gr.Dataframe(_rag_table(example), label="A RAG app per month (est.)", interactive=False,
+                                 wrap=True, column_widths=["30%", "40%", "15%", "15%"])
+    fields = [questions, stored, dimensions, question, chunks, per_chunk, instructions, answer_tokens, embedder,
+              answerer, days]
+    return button, fields, [summary, table]
