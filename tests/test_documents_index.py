@@ -353,6 +353,12 @@ def test_one_file_per_model_and_dimensions_under_the_state_dir(tmp_path):
     assert folder.stat().st_mode & 0o777 == 0o700  # people's documents: the owner's only
 
 
+def test_the_scores_without_numpy_2_are_the_same():
+    matrix, vector = random_vectors(50), random_vectors(1, seed=5)[0]
+    assert np.allclose(embedded._einsum_dot(matrix, vector), matrix @ vector, atol=1e-5)
+    assert np.allclose(embedded._dot(matrix, vector), matrix @ vector, atol=1e-5)
+
+
 def test_deleting_a_collection_leaves_no_text_on_disk(tmp_path):
     path = tmp_path / "store.sqlite3"
     collection, kept = new_collection(), new_collection()
