@@ -255,3 +255,14 @@ def answer(gen):
     """The page's chat outputs as (reply, statistics or route line); the third, the How-it-works panel, is tested
     apart (tests/test_how_it_works.py)."""
     return [(reply, line) for reply, line, _panel in collect(gen)]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def documents_folder(tmp_path_factory):
+    """The embedded document index lives in a temporary folder for the whole run, never in ~/.cache (tests set
+    DEMO_STATE_DIR themselves where they need it)."""
+    from components.core.documents import embedded
+
+    previous, embedded.DEFAULT_FOLDER = embedded.DEFAULT_FOLDER, tmp_path_factory.mktemp("state")
+    yield embedded.DEFAULT_FOLDER
+    embedded.DEFAULT_FOLDER = previous

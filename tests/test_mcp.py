@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import launch_app, make_settings
 
-PUBLIC = {"chat", "classify", "transcribe", "similarity", "search", "estimate_cost"}
+PUBLIC = {"chat", "classify", "transcribe", "similarity", "search", "estimate_cost", "estimate_rag_cost"}
 REQUIRED = {"chat": ["message"], "classify": ["image"], "transcribe": ["audio"], "similarity": [], "search": [],
             "estimate_cost": []}
 
@@ -104,7 +104,7 @@ def test_model_parameters_take_any_model_id_of_the_grammar(tools):
     grammar matches, catalogue or not, and that no path trick does."""
     import re
 
-    for name in PUBLIC - {"estimate_cost"}:
+    for name in PUBLIC - {"estimate_cost", "estimate_rag_cost"}:
         model = tools[name].inputSchema["properties"]["model"]
         assert model["type"] == "string" and "enum" not in model, name
         assert model["default"].startswith("@cf/"), name
