@@ -20,7 +20,7 @@ from components.ui import gradio_patches  # noqa: E402
 GRADIO_PATCHES = gradio_patches.apply()
 import gradio as gr  # noqa: E402
 
-from components.tabs import chat, cost as cost_tab, embeddings, speech, vision  # noqa: E402
+from components.tabs import chat, cost as cost_tab, documents, embeddings, speech, vision  # noqa: E402
 from components.ui.header import CSS, header_html, meter_html, refresh_meter  # noqa: E402
 from components.ui.models import refresh_models  # noqa: E402
 from components.ui.uploads import MAX_UPLOAD_BYTES  # noqa: E402
@@ -63,6 +63,8 @@ def build_demo() -> gr.Blocks:
                 dropdowns += speech.render(meter)
             with gr.Tab("Embeddings", id="embeddings"):
                 dropdowns += embeddings.render(meter)
+            with gr.Tab("Documents", id="documents"):
+                dropdowns += documents.render(meter, demo)
             with gr.Tab("Cost", id="cost") as cost:
                 cost_tab.render(cost)
 

@@ -76,6 +76,13 @@ def shoot(url: str, out: Path, width: int, dark: bool, only: set[str] | None = N
         page.wait_for_timeout(1500)
         save("embeddings")
 
+        open_tab(page, "Documents")
+        page.locator("#documents-question textarea").fill("Why does the Brava show error E3, and how is it fixed?")
+        page.locator("#documents-ask").click()
+        page.wait_for_selector("#documents-sources :text('[1]')", timeout=60_000)
+        page.wait_for_timeout(1500)
+        save("documents")
+
         open_tab(page, "Cost")
         page.get_by_role("button", name="Calculate").click()
         page.wait_for_timeout(1500)

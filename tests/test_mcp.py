@@ -87,7 +87,7 @@ def test_each_parameter_is_typed_and_described(tools):
         assert schema["type"] == "object" and schema["properties"], name
         assert schema.get("required", []) == REQUIRED.get(name, schema.get("required", [])), name
         for parameter, spec in schema["properties"].items():
-            assert spec.get("type") in {"string", "number", "integer"}, (name, parameter)
+            assert spec.get("type") in {"string", "number", "integer", "boolean", "array"}, (name, parameter)
             assert len(spec.get("description", "")) >= 10, (name, parameter)
     for name in ("chat", "chat_routed"):  # the conversation is the caller's: JSON text, optional
         assert tools[name].inputSchema["properties"]["history"]["type"] == "string", name
@@ -96,6 +96,9 @@ def test_each_parameter_is_typed_and_described(tools):
     for name in ("classify", "transcribe"):
         file_input = next(iter(tools[name].inputSchema["properties"].values()))
         assert "url to a file" in file_input["format"], name
+    files = tools["add_documents"].inputSchema["properties"]["files"]  # a list of file URLs
+    assert files["type"] == "array" and "url to a file" in files["items"]["format"]
+    assert tools["ask_documents"].inputSchema["properties"]["auto_route"]["type"] == "boolean"
 
 
 def test_model_parameters_take_any_model_id_of_the_grammar(tools):

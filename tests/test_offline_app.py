@@ -36,6 +36,7 @@ def test_the_default_model_of_every_endpoint_is_local(api):
         "/transcribe": "@local/whisper-tiny-en",
         "/similarity": "@local/all-minilm-l6-v2",
         "/search": "@local/all-minilm-l6-v2",
+        "/ask_documents": "@local/smollm2-135m-instruct",
     }
 
 

@@ -41,6 +41,12 @@ EXPLAINERS = {
         "Workers AI returns one vector per sentence; the similarities, the map and the search ranking are computed "
         "here from those vectors, so a query costs one more small request."
     ),
+    "documents": (
+        "The question is embedded (**one small JSON request**) and compared with the stored passages of the "
+        "collection: the embedded index in this app's state folder, or **Vectorize** with an account and "
+        "`VECTORIZE_INDEX` set. The closest passages, numbered, go with the question to the chat model in one "
+        "streamed request that asks it to cite them as [1], [2]…; when no passage is close enough, no model is asked."
+    ),
 }
 MAX_SHOWN = 3  # requests shown in full; the rest are summarised
 
