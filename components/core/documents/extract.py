@@ -211,7 +211,7 @@ def _clean(text: str, collapse_spaces: bool = False) -> str:
     text = _LIGATURES.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
     if collapse_spaces:  # PDF layout: runs of spaces are columns and justification, not meaning
         text = re.sub(r"[ \t\u00a0]{2,}", " ", text)
-    text = re.sub(r"[ \t]+(?=\n|$)", "", text)
+    text = re.sub(r"(?<![ \t])[ \t]++(?=\n|$)", "", text)  # from a run's start only: linear
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
 
 
