@@ -169,6 +169,7 @@ def _too_much_text() -> InputProblem:
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 _LIGATURES = re.compile("[\ufb00-\ufb06]")  # ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ: a search for "file" must find "ﬁle"
 _NON_ASCII_RUN = re.compile(rb"[\x80-\xff]{4,}")
+_HIGH = bytes(range(128, 256))
 
 
 def _decode(data: bytes) -> str:
@@ -186,7 +187,7 @@ def _decode(data: bytes) -> str:
         pass
     # Not UTF-8. Windows-1252 (what browsers read "Latin-1" as) only when it is plausibly Western text: no NUL,
     # few bytes above 127 and never four in a row (UTF-16, Chinese or Japanese encodings, compressed data are).
-    if b"\x00" in data or _NON_ASCII_RUN.search(data) or sum(byte > 127 for byte in data) > len(data) // 5:
+    if b"\x00" in data or _NON_ASCII_RUN.search(data) or len(data) - len(data.translate(None, _HIGH)) > len(data) // 5:
         raise InputProblem(_NOT_TEXT)
     try:
         return _checked(data.decode("cp1252"))
