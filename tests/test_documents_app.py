@@ -166,3 +166,13 @@ def test_a_bad_file_is_refused_by_name_and_stores_nothing(api, tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(AppError, match="empty.txt"):
         api.predict([handle_file(str(good)), handle_file(str(empty))], "", "", api_name="/add_documents")
+
+
+def test_one_visitor_cannot_fill_the_disk_with_new_collections(client, monkeypatch):
+    """Collections are free to make, so the quota that bounds the disk is per visitor and day, across them all."""
+    monkeypatch.setattr(ingest, "MAX_CHUNKS_PER_VISITOR_A_DAY", 2)
+    monkeypatch.setattr(ingest, "_added_today", {})
+    run(ingest.add([], "# One\n\nThe first note.", ""))
+    run(ingest.add([], "# Two\n\nThe second note.", ""))
+    with pytest.raises(InputProblem, match="at most 2 a day from one visitor"):
+        run(ingest.add([], "# Three\n\nThe third note.", ""))

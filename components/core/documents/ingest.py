@@ -8,8 +8,9 @@
 - Embedding is one metered call (budgets as everywhere: components/core/usage.py), in rounds of a few batches of
   100 so that the page can show chunks embedded / total; the vectors are stored only once every chunk has one, so
   a failure stores nothing half.
-- A collection holds at most MAX_FILES documents, MAX_BYTES of files and MAX_CHUNKS chunks; the sample collection
-  (assets/documents) is indexed on first use and read-only.
+- A collection holds at most MAX_FILES documents, MAX_BYTES of files and MAX_CHUNKS chunks, and one visitor adds at
+  most MAX_CHUNKS_PER_VISITOR_A_DAY chunks a day across collections; the sample collection (assets/documents) is
+  indexed on first use and read-only.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ...workers_ai import EMBEDDINGS
 from ..backend import default_model, shared_client
 from ..embeddings import BATCH_SIZE, PARALLEL_BATCHES, cost_of, embed
 from ..errors import InputProblem
-from ..usage import metered
+from ..usage import metered, utc_now, visitor_key
 from .chunking import chunk
 from .extract import extract, from_text
 from .index import document_index
@@ -35,6 +36,10 @@ MAX_FILES = 20  # documents per collection
 MAX_BYTES = 50 * 1024 * 1024  # of files per collection (each file's own limit is extract.py's)
 MAX_CHUNKS = 5_000  # per collection: ~2.5 M tokens of text
 MAX_PASTED_CHARS = 200_000
+# Chunks one visitor may add in a UTC day, across all the collections they make (an API caller can make as many as
+# they like): what keeps a public Space's disk from being filled by one visitor. Counted in memory (a restart
+# forgets it; the quota then starts again).
+MAX_CHUNKS_PER_VISITOR_A_DAY = 20_000
 ROUND = BATCH_SIZE * PARALLEL_BATCHES  # chunks embedded between two progress reports
 SAMPLE_FOLDER = Path(__file__).resolve().parents[3] / "assets" / "documents"
 
@@ -105,6 +110,25 @@ async def add(files: list[tuple[str, str]], text: str | None, collection: str | 
     return await store(documents, collection, request, on_progress, quotas=True)
 
 
+def _visitor_day(request) -> tuple[str, str]:
+    return utc_now().date().isoformat(), visitor_key(request)
+
+
+def _check_visitor_quota(request, new_chunks: int) -> None:
+    day, visitor = _visitor_day(request)
+    used = _added_today.get((day, visitor), 0)
+    if used + new_chunks > MAX_CHUNKS_PER_VISITOR_A_DAY:
+        raise InputProblem(f"You have added {used:,} chunks of documents today; this demo takes at most "
+                           f"{MAX_CHUNKS_PER_VISITOR_A_DAY:,} a day from one visitor (it resets at 00:00 UTC).")
+
+
+def _count_visitor_chunks(request, added: int) -> None:
+    day, visitor = _visitor_day(request)
+    for key in [key for key in _added_today if key[0] != day]:  # yesterday's counts go
+        del _added_today[key]
+    _added_today[(day, visitor)] = _added_today.get((day, visitor), 0) + added
+
+
 async def store(documents: list[Document], collection: str, request=None, on_progress: Progress | None = None,
                 quotas: bool = True) -> Added:
     """Chunk, embed what is new and store `documents` in `collection`."""
@@ -123,12 +147,15 @@ async def store(documents: list[Document], collection: str, request=None, on_pro
     new = [piece for piece in chunks if piece.id not in known]
     if quotas:
         _check_quotas(documents, len(new), total, index is not None and await index.documents(collection))
+        _check_visitor_quota(request, len(new))
     if new:
         vectors = await _embed_with_progress(new, model, request, report)
         index = await document_index(model, vectors.shape[1])
         report(0.9, "Storing the vectors…")
         await index.upsert(collection, new, vectors, on_progress=lambda f: report(0.9 + 0.1 * f, "Storing…"))
         total = await index.count(collection)
+        if quotas:
+            _count_visitor_chunks(request, len(new))
     report(1.0, "Ready")
     return Added(collection, tuple(document.name for document in documents), len(new), len(chunks) - len(new), total)
 
@@ -187,6 +214,7 @@ def _unique(chunks: list[Chunk]) -> list[Chunk]:
 
 _sample_locks: dict[str, asyncio.Lock] = {}
 _sample_ready: set[tuple[str, str]] = set()  # (backend, model) whose sample collection is stored
+_added_today: dict[tuple[str, str], int] = {}  # (UTC day, visitor) → chunks added
 
 
 def _sample_lock() -> asyncio.Lock:
