@@ -240,7 +240,12 @@ def test_whitespace_only_files_have_no_text(tmp_path):
 def test_unknown_extensions_are_refused_with_the_supported_list(tmp_path):
     message = refused(write(tmp_path, "d.docx", b"PK\x03\x04 zipped"), "d.docx")
     assert "Only PDF, Markdown (.md), plain text (.txt) or HTML (.html)" in message and ".docx" in message
-    assert "without extension" in refused(write(tmp_path, "noext", "text"), "noext")
+    assert "this one has no extension" in refused(write(tmp_path, "noext", "text"), "noext")
+
+
+def test_a_path_that_cannot_be_read_is_refused(tmp_path):
+    for path in (str(tmp_path / "gone.txt"), str(tmp_path), None, "bad\x00path.txt"):
+        assert "could not be read" in refused(path, "x.txt")
 
 
 def test_the_shown_name_is_a_printable_file_name_never_a_path(tmp_path):

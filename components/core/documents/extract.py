@@ -98,7 +98,7 @@ def extract(path: str, name: str) -> Document:
     try:
         with open(path, "rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)
-    except OSError:
+    except (OSError, TypeError, ValueError):  # gone, a folder, no path at all
         raise InputProblem("The uploaded file could not be read: upload it again.") from None
     if not data:
         raise InputProblem("The file is empty (0 bytes): there is nothing to read.")
@@ -139,8 +139,8 @@ def _kind(data: bytes, suffix: str) -> str:
         raise InputProblem("This file is named .pdf but is not a PDF (it does not start with %PDF-): "
                            "export it as a PDF again, or upload it with its real extension.")
     if suffix not in KINDS:
-        raise InputProblem(f"Only {_SUPPORTED} files can be added; this one is "
-                           f"\"{suffix[:20] or 'without extension'}\".")
+        raise InputProblem(f"Only {_SUPPORTED} files can be added; "
+                           + (f"this one is \"{suffix[:20]}\"." if suffix else "this one has no extension."))
     return KINDS[suffix]
 
 
