@@ -79,7 +79,7 @@ def test_offline_auto_route_says_escalation_is_unavailable(browser, offline_serv
         expect(bot).to_contain_text("The local model's attempt")
         expect(route_line(page)).to_contain_text("Escalation unavailable offline → local smollm2-135m-instruct",
                                                  timeout=120_000)
-        expect(route_line(page)).to_contain_text("would cost")
+        expect(route_line(page)).to_contain_text("would cost", timeout=120_000)  # once the local attempt ends
         send_chat(page, SIMPLE_PROMPT)
         expect(route_line(page)).to_contain_text("Edge → smollm2-135m-instruct", timeout=120_000)
         expect(page.locator("#route-summary")).to_contain_text(re.compile(
