@@ -13,8 +13,10 @@ output) and deflated as real ones are:
   the page (not by the content stream) gets the columns apart;
 - 2,000 pages: the time to open the file and count its pages (what refusing a too-long PDF costs);
 - bombs, each read in a child process of its own (wall time and peak memory, stopped after --bomb-seconds):
-  "operators", one page whose content stream inflates to 64 MB of path operators from ~100 KB; "text", one
-  5.6 MB page that draws 12 million characters, scattered.
+  "operators", one page whose content stream inflates to 64 MB of path operators from ~100 KB; "stacked", 64
+  million characters drawn at one spot from ~145 KB; "run-on", the same as one line running off the page; "text",
+  one 5.5 MB page of 12 million characters, scattered. "the app" is extract.py reading the bomb (its child process
+  with MAX_PDF_SECONDS and MAX_PDF_MEMORY): what a visitor's upload costs the server.
 Quality is difflib's ratio between the words extracted and the words drawn (1.0 = every word, in order; the
 "cleaned" column spells out ligature characters such as U+FB01 as extract.py does).
 Speed is pages per second to open the file and read the text of every page (the best of --repeat runs).
@@ -154,6 +156,29 @@ def operators_bomb() -> bytes:
     return b"0 0 m\n" * (64 * 1024 * 1024 // 6)
 
 
+def stacked_bomb() -> bytes:
+    """64,000 runs of 1,000 characters drawn at one spot: 64 million characters from ~145 KB."""
+    return (b"BT /F1 1 Tf 0 0 Td (" + b"a" * 1000 + b") Tj ET\n") * 64_000
+
+
+def run_on_bomb() -> bytes:
+    """The same 64 million characters as one line that runs off the page."""
+    return b"BT /F1 1 Tf 0 0 Td\n" + (b"(" + b"a" * 1000 + b") Tj\n") * 64_000 + b"ET"
+
+
+def through_the_app(path: Path) -> str:
+    """What extract.py (a child process with MAX_PDF_SECONDS and MAX_PDF_MEMORY) makes of `path`."""
+    from components.core.documents.extract import extract
+    from components.core.errors import InputProblem
+
+    started = time.perf_counter()
+    try:
+        outcome = f"{sum(len(page.text) for page in extract(str(path), path.name).pages):>10,} characters"
+    except InputProblem as exc:
+        outcome = f"refused: {str(exc)[:60]}"
+    return f"{time.perf_counter() - started:6.2f} s  {outcome}"
+
+
 def text_bomb() -> bytes:
     """20,000 runs of 600 characters in a 1-point font, each at its own place: 12 million characters, one page."""
     rng = random.Random(1)
@@ -192,11 +217,15 @@ def read_pypdf(path: Path) -> list[str]:
 READERS: dict[str, Callable[[Path], list[str]]] = {"pypdfium2": read_pdfium, "pypdf": read_pypdf}
 
 
-def quality(texts: list[str], truth: list[str], cleaned: bool = False) -> float:
-    text = " ".join(texts)
-    if cleaned:
-        text = re.sub("[\ufb00-\ufb06]", lambda m: unicodedata.normalize("NFKC", m.group()), text)
-    return difflib.SequenceMatcher(None, text.split(), truth, autojunk=False).ratio()
+def quality(texts: list[str], truth: list[list[str]], cleaned: bool = False) -> float:
+    """difflib's ratio page by page (on a whole book it is quadratic), weighted by the words each page draws."""
+    matched = 0.0
+    for text, words in zip(texts, truth):
+        if cleaned:
+            text = re.sub("[\ufb00-\ufb06]", lambda m: unicodedata.normalize("NFKC", m.group()), text)
+        found = text.split()
+        matched += difflib.SequenceMatcher(None, found, words, autojunk=False).ratio() * (len(found) + len(words)) / 2
+    return matched / sum(map(len, truth))
 
 
 def open_and_count(name: str, path: Path) -> int:
@@ -213,12 +242,13 @@ def open_and_count(name: str, path: Path) -> int:
 
 
 CHILD = """
-import resource, sys, time
+import sys, time
 sys.path.insert(0, sys.argv[1])
 from bench_pdf import READERS
 started = time.perf_counter()
 characters = sum(map(len, READERS[sys.argv[2]](__import__("pathlib").Path(sys.argv[3]))))
-print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, characters)
+peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])  # kB; ru_maxrss counts the forking parent
+print(time.perf_counter() - started, peak // 1024, characters)
 """
 
 
@@ -267,7 +297,7 @@ def main() -> None:
         drawn = [make(rng) for _ in range(args.pages)]
         path = args.folder / f"{layout.replace(' ', '_')}.pdf"
         path.write_bytes(pdf([content for content, _ in drawn]))
-        truth = [w for _, words in drawn for w in words]
+        truth = [words for _, words in drawn]
         row = f"{layout:<13}{args.pages:>6}"
         for read in READERS.values():
             seconds = best_seconds(lambda: read(path), args.repeat)  # noqa: B023 - called at once
@@ -289,12 +319,14 @@ def main() -> None:
         print(f"  {name:<10} {seconds * 1000:7.1f} ms")
 
     print(f"\nbombs, each in a fresh process (stopped after {args.bomb_seconds:.0f} s):")
-    for label, content in (("operators", operators_bomb()), ("text", text_bomb())):
-        bomb = args.folder / f"bomb_{label}.pdf"
-        bomb.write_bytes(pdf([content]))
+    bombs = (("operators", operators_bomb), ("stacked", stacked_bomb), ("run-on", run_on_bomb), ("text", text_bomb))
+    for label, make in bombs:
+        bomb = args.folder / f"bomb_{label.replace('-', '_')}.pdf"
+        bomb.write_bytes(pdf([make()]))
         for name in READERS:
             print(f"  {label:<10} {bomb.stat().st_size // 1024:>6} KB  {name:<10} "
                   f"{in_child(name, bomb, args.bomb_seconds)}")
+        print(f"  {label:<10} {bomb.stat().st_size // 1024:>6} KB  {'the app':<10} {through_the_app(bomb)}")
 
 
 if __name__ == "__main__":
