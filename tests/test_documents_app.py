@@ -176,3 +176,13 @@ def test_one_visitor_cannot_fill_the_disk_with_new_collections(client, monkeypat
     run(ingest.add([], "# Two\n\nThe second note.", ""))
     with pytest.raises(InputProblem, match="at most 2 a day from one visitor"):
         run(ingest.add([], "# Three\n\nThe third note.", ""))
+
+
+def test_passages_that_open_alike_reach_the_model_once():
+    alike = "The Brava Duo is a fictional dual-boiler espresso machine. " * 5
+    sources = [answers.Source(1, "a.pdf", 1, "", 0.5, alike + "First ending."),
+               answers.Source(2, "a.pdf", 1, "", 0.4, alike + "Second ending."),
+               answers.Source(3, "a.pdf", 2, "", 0.3, "Error codes E1 to E3.")]
+    kept = answers.relevant(sources, "@cf/baai/bge-base-en-v1.5")
+    assert [s.number for s in kept] == [1, 2]  # renumbered
+    assert kept[0].passage.endswith("First ending.") and kept[1].passage == "Error codes E1 to E3."

@@ -120,9 +120,15 @@ async def retrieve(query: str, collection: str | None, top_k: int = TOP_K, reque
 
 
 def relevant(sources: list[Source], model: str) -> list[Source]:
-    """The sources scoring at least the model's relevance threshold, renumbered from 1."""
+    """The sources scoring at least the model's relevance threshold, without passages that open like one already
+    kept, renumbered from 1."""
     floor = RELEVANCE.get(model, -1.0)
-    kept = [source for source in sources if source.score >= floor]
+    kept, openings = [], set()
+    for source in sources:  # overlapping chunks of one short section can open alike: the model sees it once
+        opening = " ".join(source.passage.split())[:160]
+        if source.score >= floor and opening not in openings:
+            kept.append(source)
+            openings.add(opening)
     return [Source(number, s.document, s.page, s.heading, s.score, s.passage) for number, s in enumerate(kept, 1)]
 
 
