@@ -186,3 +186,17 @@ def test_passages_that_open_alike_reach_the_model_once():
     kept = answers.relevant(sources, "@cf/baai/bge-base-en-v1.5")
     assert [s.number for s in kept] == [1, 2]  # renumbered
     assert kept[0].passage.endswith("First ending.") and kept[1].passage == "Error codes E1 to E3."
+
+
+@pytest.mark.parametrize("model", ["@cf/baai/bge-base-en-v1.5", "@local/all-minilm-l6-v2"])
+def test_what_adding_reserves_is_what_the_embedding_costs(model):
+    """ingest reserves the chunks' own token counts (made as they were cut) instead of counting every text again:
+    the same figure as the embeddings' cost_of."""
+    from components.core.documents.chunking import chunk
+    from components.core.documents.extract import extract
+    from components.core.embeddings import cost_of
+    from components.workers_ai import estimate
+
+    pieces = chunk(extract(str(ROOT / "assets" / "documents" / "lumen-and-oak-handbook.md"), "h.md"), model)
+    reserved = estimate(model, input_tokens=sum(piece.tokens for piece in pieces))
+    assert reserved == cost_of([piece.text for piece in pieces], model)

@@ -11,6 +11,7 @@ tables. `request` is whatever the caller has (a gradio.Request in the app): mete
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,12 +37,13 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
 
 
-async def embed(texts: list[str], model: str) -> np.ndarray:
+async def embed(texts: list[str], model: str, on_batch: Callable[[int], object] | None = None) -> np.ndarray:
     """Embed `texts` with `model`: one L2-normalised row per text, in the order given.
 
     Identical texts are sent once (neurons cost money), batches of ≤ 100 go out a few at a time,
     and every answer is checked, so a wrong model or a broken reply fails with a clear message
     (a ProtocolError) instead of a numpy error three calls later. Not metered: see `metered_embed`.
+    `on_batch(n)` is called as each batch of n distinct texts comes back (a progress bar).
     """
     unique = list(dict.fromkeys(texts))
     if not unique:
@@ -52,7 +54,10 @@ async def embed(texts: list[str], model: str) -> np.ndarray:
     async def run(batch: list[str]) -> np.ndarray:
         async with gate:
             result = await shared_client().run(model, {"text": batch})
-        return _vectors(result, len(batch), model)
+        vectors = _vectors(result, len(batch), model)
+        if on_batch is not None:
+            on_batch(len(batch))
+        return vectors
 
     parts = await asyncio.gather(*(run(batch) for batch in batches))
     if len({part.shape[1] for part in parts}) > 1:

@@ -5,8 +5,8 @@
 - Files are extracted in a worker thread (extract.py), split into chunks that fit the embedding model
   (chunking.py), and only chunks the collection does not hold yet are embedded: a chunk's id comes from its text,
   so identical chunks are stored once and re-adding a document costs nothing.
-- Embedding is one metered call (budgets as everywhere: components/core/usage.py), in rounds of a few batches of
-  100 so that the page can show chunks embedded / total; the vectors are stored only once every chunk has one, so
+- Embedding is one metered call (budgets as everywhere: components/core/usage.py) whose batches of 100 report as
+  they come back, so that the page can show chunks embedded / total; the vectors are stored only once every chunk has one, so
   a failure stores nothing half.
 - A collection holds at most MAX_FILES documents, MAX_BYTES of files and MAX_CHUNKS chunks, and one visitor adds at
   most MAX_CHUNKS_PER_VISITOR_A_DAY chunks a day across collections; the sample collection (assets/documents) is
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ...workers_ai import EMBEDDINGS
+from ...workers_ai import EMBEDDINGS, estimate
 from ..backend import default_model, shared_client
-from ..embeddings import BATCH_SIZE, PARALLEL_BATCHES, cost_of, embed
+from ..embeddings import embed
 from ..errors import InputProblem
 from ..usage import metered, utc_now, visitor_key
 from .chunking import chunk
@@ -40,7 +40,6 @@ MAX_PASTED_CHARS = 200_000
 # they like): what keeps a public Space's disk from being filled by one visitor. Counted in memory (a restart
 # forgets it; the quota then starts again).
 MAX_CHUNKS_PER_VISITOR_A_DAY = 20_000
-ROUND = BATCH_SIZE * PARALLEL_BATCHES  # chunks embedded between two progress reports
 SAMPLE_FOLDER = Path(__file__).resolve().parents[3] / "assets" / "documents"
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
@@ -176,15 +175,23 @@ async def ensure_sample(request=None) -> None:
 
 
 async def _embed_with_progress(chunks: list[Chunk], model: str, request, report: Progress) -> np.ndarray:
+    """One metered `embed` of every chunk (its batches stay in flight back to back), reporting as each returns."""
     texts = [piece.text for piece in chunks]
-    parts = []
-    async with metered(request, "add_documents", EMBEDDINGS, cost_of(texts, model)) as meter:
-        for start in range(0, len(texts), ROUND):
-            report(0.9 * start / len(texts), f"Embedding chunks: {start:,} of {len(texts):,}")
-            parts.append(await embed(texts[start:start + ROUND], model))
+    done = 0
+
+    def batch_back(size: int) -> None:
+        nonlocal done
+        done += size
+        report(0.9 * done / len(texts), f"Embedding chunks: {done:,} of {len(texts):,}")
+
+    report(0.0, f"Embedding chunks: 0 of {len(texts):,}")
+    # The chunks were counted by the model's tokenizer as they were cut: their sum is the call's tokens, no need
+    # to count every text again (cost_of would, and that took most of the app's time around the network).
+    upper = estimate(model, input_tokens=sum(piece.tokens for piece in chunks))
+    async with metered(request, "add_documents", EMBEDDINGS, upper) as meter:
+        vectors = await embed(texts, model, on_batch=batch_back)
         meter.record()
-    report(0.9, f"Embedding chunks: {len(texts):,} of {len(texts):,}")
-    return np.concatenate(parts)
+    return vectors
 
 
 async def _existing_index(model: str):
