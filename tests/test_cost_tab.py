@@ -9,7 +9,7 @@ import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from components.core import costs
+from components.core import costs, rag_costs
 from components.tabs import cost as cost_tab
 from components.workers_ai import CHAT, EMBEDDINGS, SPEECH, VISION
 from tests.conftest import ASSETS
@@ -139,7 +139,7 @@ def test_the_example_workloads_fill_every_input_and_price_as_expected():
 
 def test_vectorize_prices_the_documentations_example_by_hand():
     # 10k vectors × 768 dims, 30k queries a month: (30,000 + 10,000) × 768 = 30.72M queried, 7.68M stored
-    bill = costs.vectorize_bill(30_000, 10_000, 768)
+    bill = rag_costs.vectorize_bill(30_000, 10_000, 768)
     assert bill.queried_dimensions == 30_720_000 and bill.stored_dimensions == 7_680_000
     assert bill.queried_list_usd == pytest.approx(30.72 * 0.01)
     assert bill.stored_list_usd == pytest.approx(0.0768 * 0.05)
@@ -148,7 +148,7 @@ def test_vectorize_prices_the_documentations_example_by_hand():
 
 
 def test_vectorize_bills_only_what_is_past_the_included_dimensions():
-    bill = costs.vectorize_bill(1_000_000, 100_000, 768)
+    bill = rag_costs.vectorize_bill(1_000_000, 100_000, 768)
     # queried (1,000,000 + 100,000) × 768 = 844.8M, 50M included; stored 76.8M, 10M included
     assert bill.queried_usd == pytest.approx((844.8 - 50) * 0.01)
     assert bill.stored_usd == pytest.approx((76.8 - 10) / 100 * 0.05)
@@ -156,7 +156,7 @@ def test_vectorize_bills_only_what_is_past_the_included_dimensions():
 
 
 def test_a_rag_app_of_a_thousand_questions_a_day_by_hand():
-    app = costs.rag_app(**costs.RAG_EXAMPLE)
+    app = rag_costs.rag_app(**rag_costs.RAG_EXAMPLE)
     assert (app.embedding.model, app.chat.model) == (BASE, FAST)
     # per question: 20 × 6,058/1e6 = 0.12116 embedding; a 155 + 20 + 5 × 120 = 775-token prompt × 4,119/1e6
     # = 3.192225 and a 150-token answer × 34,868/1e6 = 5.2302: 8.543585 neurons
@@ -186,17 +186,17 @@ def test_the_rag_app_says_where_a_thousand_questions_a_day_land_against_3_to_8_d
 
 
 def test_a_busier_rag_app_pays_past_its_allowances_and_the_check_still_speaks_of_a_thousand_a_day():
-    app = costs.rag_app(**{**costs.RAG_EXAMPLE, "questions_per_day": 5000})
+    app = rag_costs.rag_app(**{**rag_costs.RAG_EXAMPLE, "questions_per_day": 5000})
     # Workers AI: 5,000 × 8.543585 = 42,717.925 a day, 32,717.925 billed; Vectorize: (150,000 + 10,000) × 768
     # = 122.88M queried, 72.88M billed
     assert app.workers_ai_usd == pytest.approx(32_717.925 * 30 * 0.011 / 1000)
     assert app.vectorize.usd == pytest.approx(0.7288)
     assert app.usd == pytest.approx(10.7969 + 0.7288, abs=1e-3)
-    check = costs.article_check(app)
+    check = rag_costs.article_check(app)
     assert "1,000 questions a day cost $3.13 a month at list price, inside the range" in check
-    bigger = costs.rag_app(**{**costs.RAG_EXAMPLE, "answer_tokens": 400, "chunks_per_question": 8,
+    bigger = rag_costs.rag_app(**{**rag_costs.RAG_EXAMPLE, "answer_tokens": 400, "chunks_per_question": 8,
                               "tokens_per_chunk": 300})
-    assert "as billed, inside it, once the free neurons" in costs.article_check(bigger)
+    assert "as billed, inside it, once the free neurons" in rag_costs.article_check(bigger)
 
 
 @pytest.mark.parametrize(
@@ -210,14 +210,14 @@ def test_a_busier_rag_app_pays_past_its_allowances_and_the_check_still_speaks_of
 )
 def test_the_rag_app_explains_bad_inputs(change, message):
     with pytest.raises(gr.Error, match=message):
-        asyncio.run(cost_tab.estimate_rag_cost(**{**costs.RAG_EXAMPLE, **change}))
+        asyncio.run(cost_tab.estimate_rag_cost(**{**rag_costs.RAG_EXAMPLE, **change}))
 
 
 def test_the_index_follows_the_embedding_models_dimensions():
     assert cost_tab.dimensions_of("@cf/baai/bge-small-en-v1.5", 768) == 384
     assert cost_tab.dimensions_of("@cf/baai/bge-large-en-v1.5", 768) == 1024
     assert cost_tab.dimensions_of("@cf/someone/embedder", 512) == 512  # unknown: what the visitor typed
-    assert costs.vectorize_price_rows() == [
+    assert rag_costs.vectorize_price_rows() == [
         ("queried vector dimensions", "50M", "30M", "$0.01 per 1M"),
         ("stored vector dimensions", "10M", "5M", "$0.05 per 100M"),
     ]
@@ -227,7 +227,7 @@ def test_the_index_follows_the_embedding_models_dimensions():
 
 def test_estimate_rag_cost_endpoint(api):
     info = api.view_api(print_info=False, return_format="dict")["named_endpoints"]["/estimate_rag_cost"]
-    assert [p["parameter_name"] for p in info["parameters"]] == list(costs.RAG_EXAMPLE)
+    assert [p["parameter_name"] for p in info["parameters"]] == list(rag_costs.RAG_EXAMPLE)
     summary, table = api.predict(api_name="/estimate_rag_cost")
     assert "≈ **$3.13 a month at list price**" in summary
     assert table["headers"] == ["item", "usage a month (est.)", "$ at list price", "$ billed (est.)"]

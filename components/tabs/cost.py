@@ -1,6 +1,7 @@
 """The Cost tab: where today's neurons went, and what a workload would cost per month.
 
-The arithmetic lives in components/core/costs.py (the workload, the price list and usage as plain data); this
+The arithmetic lives in components/core/costs.py (the workload, the price list and usage as plain data) and
+components/core/rag_costs.py (the RAG app: Workers AI and Vectorize together); this
 module is the page: the charts read the ledger (core/usage.py) through it, the calculator prices a workload with
 it. Every figure is an estimate and says so. The calculator is also the public `/estimate_cost` endpoint: "what
 would 1,000 RAG queries a day cost?" is as good a question from an MCP client as from a person. The "RAG app"
@@ -12,8 +13,9 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from ..core import costs
-from ..core.costs import EXAMPLE, RAG_EXAMPLE, SCENARIO_FIELDS, SCENARIOS, RagApp, Workload
+from ..core import costs, rag_costs
+from ..core.costs import EXAMPLE, SCENARIO_FIELDS, SCENARIOS, Workload
+from ..core.rag_costs import RAG_EXAMPLE, RagApp
 from ..core.usage import session_key, shared_ledger, visitor_key
 from ..ui.errors import friendly_errors
 from ..workers_ai import (
@@ -105,26 +107,26 @@ async def estimate_rag_cost(
         a summary in Markdown: the month at list price and as billed, and whether 1,000 a day cost $3-8 a month
         a table with one row per cost item: `item`, `usage a month (est.)`, `$ at list price` and `$ billed (est.)`
     """
-    app = costs.rag_app(questions_per_day, stored_chunks, dimensions, question_tokens, chunks_per_question,
+    app = rag_costs.rag_app(questions_per_day, stored_chunks, dimensions, question_tokens, chunks_per_question,
                         tokens_per_chunk, instruction_tokens, answer_tokens, embedding_model, chat_model,
                         days_per_month)
-    return costs.rag_summary(app), _rag_table(app)
+    return rag_costs.rag_summary(app), _rag_table(app)
 
 
 def _rag_table(app: RagApp) -> pd.DataFrame:
-    return pd.DataFrame(costs.rag_rows(app), columns=costs.RAG_COLUMNS)
+    return pd.DataFrame(rag_costs.rag_rows(app), columns=rag_costs.RAG_COLUMNS)
 
 
 def dimensions_of(model: str, current: float) -> float:
     """The vector dimensions of an embedding model the page knows, else what the visitor typed."""
-    return costs.EMBEDDING_DIMENSIONS.get((model or "").strip(), current)
+    return rag_costs.EMBEDDING_DIMENSIONS.get((model or "").strip(), current)
 
 
 def vectorize_prices() -> str:
     """Vectorize's prices in Markdown, a line per billed quantity (not neurons, so not in the price list; a list
     reads at phone width where a four-column table does not)."""
     lines = [f"- {what}: {paid} a month included on Workers Paid ({free} on the free plan), then {beyond}"
-             for what, paid, free, beyond in costs.vectorize_price_rows()]
+             for what, paid, free, beyond in rag_costs.vectorize_price_rows()]
     return "**Vectorize's prices**\n\n" + "\n".join(lines)
 
 
@@ -270,7 +272,7 @@ def _rag_section() -> tuple[gr.Button, list, list]:
                 questions = gr.Number(RAG_EXAMPLE["questions_per_day"], label="Questions a day", **field)
                 stored = gr.Number(RAG_EXAMPLE["stored_chunks"], label="Chunks stored", **field)
                 dimensions = gr.Number(RAG_EXAMPLE["dimensions"], label="Vector dimensions", minimum=1,
-                                       maximum=costs.MAX_DIMENSIONS, precision=0, min_width=120)
+                                       maximum=rag_costs.MAX_DIMENSIONS, precision=0, min_width=120)
                 days = gr.Number(RAG_EXAMPLE["days_per_month"], label="Days a month", minimum=1, maximum=31,
                                  precision=0, min_width=120)
             with gr.Row():
@@ -288,8 +290,8 @@ def _rag_section() -> tuple[gr.Button, list, list]:
             button = gr.Button("Price the RAG app", variant="primary")
             gr.Markdown(vectorize_prices())
         with gr.Column(scale=3, min_width=360):
-            example = costs.rag_app(**RAG_EXAMPLE)
-            summary = gr.Markdown(costs.rag_summary(example), elem_id="rag-estimate")
+            example = rag_costs.rag_app(**RAG_EXAMPLE)
+            summary = gr.Markdown(rag_costs.rag_summary(example), elem_id="rag-estimate")
             table = gr.Dataframe(_rag_table(example), label="A RAG app per month (est.)", interactive=False,
                                  wrap=True, column_widths=["30%", "40%", "15%", "15%"])
     fields = [questions, stored, dimensions, question, chunks, per_chunk, instructions, answer_tokens, embedder,

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from ...workers_ai import CHAT, Estimate, format_usd
 from .. import conversation, routing
 from ..backend import is_offline, model_or_default
-from ..costs import VECTORIZE
+from ..rag_costs import VECTORIZE
 from ..embeddings import cost_of, metered_embed
 from ..errors import InputProblem
 from .index import document_index
