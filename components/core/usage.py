@@ -36,7 +36,6 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import math
 import os
 import secrets
 import threading
@@ -50,6 +49,7 @@ from pathlib import Path
 from . import ledger_store as sql, settings
 from .backend import shared_client
 from .ledger_store import LedgerUnavailable, Store
+from .budgets import Budgets
 from .errors import BudgetExceeded
 from .visitors import identity_of
 from ..workers_ai import CHAT, Estimate, capture, format_neurons, until_utc_midnight
@@ -67,37 +67,6 @@ UNAVAILABLE = ("This demo cannot read or write its usage ledger right now, so it
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class Budgets:
-    """Neurons per UTC day; None means no limit."""
-
-    per_visitor: float | None = None
-    total: float | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Budgets:
-        return cls(_neurons(env, "DEMO_NEURON_BUDGET_PER_VISITOR"), _neurons(env, "DEMO_NEURON_BUDGET_TOTAL"))
-
-    @property
-    def active(self) -> bool:
-        return self.per_visitor is not None or self.total is not None
-
-
-def _neurons(env: Mapping[str, str] | None, name: str) -> float | None:
-    """A budget from the environment. A typo must not silently leave a public Space unbounded: it stops the app."""
-    given = settings.raw(name, env)
-    raw = (given or "").strip().replace(",", "").replace("_", "")
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a number of neurons per UTC day, such as 5000; it is {given!r}.")
-    return value
 
 
 def session_key(request) -> str:
