@@ -23,7 +23,7 @@ import pytest
 import soundfile as sf
 
 from components.core import audio as audio_files
-from components.core import speech as speech_core
+from components.core import scratch, speech as speech_core
 from components.tabs import speech
 from components.core.usage import LOCAL_KEY
 from components.workers_ai import estimate
@@ -303,7 +303,7 @@ def test_subtitle_folders_do_not_pile_up(client, fake, monkeypatch, tmp_path):
     into its cache by then), so a busy day leaves an hour's worth, not every answer ever given."""
     root = tmp_path / "subtitles"
     root.mkdir()
-    monkeypatch.setattr(speech_core, "_subtitles_root", root)
+    monkeypatch.setitem(scratch._roots, "speech", root)
     vtt, _ = speech_core._write_subtitles("a.wav", "WEBVTT\n", "")
     for _ in range(3):
         speech_core._write_subtitles("b.wav", "WEBVTT\n", "")

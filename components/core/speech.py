@@ -22,15 +22,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-import shutil
-import tempfile
-import time
 from pathlib import Path
 
 from ..workers_ai import SPEECH, ProtocolError, estimate
 from . import audio as audio_files
 from .backend import shared_client
 from .errors import InputProblem
+from .scratch import fresh_folder, safe_stem
 from .subtitles import (
     Word, cues_from_words, estimated_seconds, parse_words, to_srt, to_vtt, words_from_segments, words_from_text,
 )
@@ -46,8 +44,6 @@ PARALLEL_PIECES = 4  # pieces of one long recording in flight at once (speech al
 # Subtitle files live in one folder per answer, under one private temp folder per process, only until Gradio has
 # copied them into its own cache (as it postprocesses the answer, before anyone can download them); writing new
 # ones removes the folders older than this, so they never pile up.
-SUBTITLES_MAX_AGE_SECONDS = 60 * 60
-_subtitles_root: Path | None = None  # made on first use (tempfile.mkdtemp: private, unpredictable name)
 
 TASKS = ("transcribe", "translate")
 
@@ -161,26 +157,10 @@ def _timed_words(result, offset: float, duration: float | None) -> tuple[str, li
 
 
 def _write_subtitles(audio_path: str, vtt: str, srt: str) -> tuple[str, str]:
-    """Write both files into a fresh folder named after the upload, and remove the subtitle folders older than
-    SUBTITLES_MAX_AGE_SECONDS. Gradio copies returned files into its cache while it postprocesses the answer,
-    before serving them, so a folder is needed for moments: an hour is a wide margin."""
-    global _subtitles_root
-    stem = re.sub(r"[^\w.-]+", "-", Path(audio_path).stem).strip("-.")[:60] or "recording"
-    if _subtitles_root is None or not _subtitles_root.is_dir():
-        _subtitles_root = Path(tempfile.mkdtemp(prefix="speech-subtitles-"))  # under the temp dir Gradio serves
-    _remove_old_subtitles(_subtitles_root, time.time() - SUBTITLES_MAX_AGE_SECONDS)
-    folder = Path(tempfile.mkdtemp(prefix="speech-", dir=_subtitles_root))
+    """Write both files, named after the upload, into a fresh folder (core/scratch.py removes old ones)."""
+    stem = safe_stem(audio_path, "recording")
+    folder = fresh_folder("speech")
     vtt_path, srt_path = folder / f"{stem}.vtt", folder / f"{stem}.srt"
     vtt_path.write_text(vtt, encoding="utf-8")
     srt_path.write_text(srt, encoding="utf-8")
     return str(vtt_path), str(srt_path)
-
-
-def _remove_old_subtitles(root: Path, before: float) -> None:
-    for folder in root.glob("speech-*"):
-        try:
-            old = folder.stat().st_mtime < before
-        except OSError:  # another answer removed it first
-            continue
-        if old:
-            shutil.rmtree(folder, ignore_errors=True)
