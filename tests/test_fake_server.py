@@ -20,7 +20,8 @@ from tests.fake_workers_ai import FakeWorkersAI, Fault
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LLAMA = "@cf/meta/llama-3.1-8b-instruct-fast"
 GLM = "@cf/zai-org/glm-4.7-flash"
-TASK_NAMES = {"Text Generation", "Text Embeddings", "Automatic Speech Recognition", "Image Classification"}
+TASK_NAMES = {"Text Generation", "Text Embeddings", "Automatic Speech Recognition", "Image Classification",
+              "Text-to-Image", "Text-to-Speech", "Translation", "Object Detection", "Image-to-Text"}
 
 
 @pytest.fixture

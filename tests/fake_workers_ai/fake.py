@@ -34,6 +34,7 @@ class FakeWorkersAI:
     Settings (reset by `reset()`): stream_tokens, token_delay, first_token_delay, chunking,
     line_ending, transcripts, max_body_bytes, catalogue_page_cap, gateway_token,
     neurons_header (when set, model runs answer with `cf-ai-neurons: <value>`, as some 2026 responses do),
+    media_neurons (on by default: the media models answer with the neurons they cost, answers.py; off, no header),
     and Vectorize's: vectorize_delay, vectorize_access, vectorize_top_k_cap and the store, vectorize (emptied);
     tests/fake_workers_ai/vectorize.py says what each does.
     """
@@ -69,6 +70,7 @@ class FakeWorkersAI:
         self.catalogue_page_cap = 3
         self.gateway_token: str | None = None
         self.neurons_header: str | None = None
+        self.media_neurons = True
         self.vectorize = VectorizeStore()
         self.vectorize_delay = 0.05  # seconds before a Vectorize write is searchable
         self.vectorize_access = "edit"  # or "read", "none", "not_entitled"

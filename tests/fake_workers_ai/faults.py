@@ -33,6 +33,7 @@ class Fault:
     content_type: str = "text/html"
     seconds: float = 0.0
     after_events: int = 0
+    chunked: bool = False
 
     STREAM_KINDS: ClassVar[frozenset] = frozenset({"cut_stream", "no_done", "malformed_sse", "stream_error_event"})
 
@@ -42,10 +43,11 @@ class Fault:
         return cls("error", status=status, code=code, message=message, retry_after=retry_after)
 
     @classmethod
-    def raw(cls, status: int, body: bytes | str, content_type: str = "text/html") -> Fault:
-        """An arbitrary body, e.g. a proxy's 502 HTML page or invalid JSON with 200."""
+    def raw(cls, status: int, body: bytes | str, content_type: str = "text/html", chunked: bool = False) -> Fault:
+        """An arbitrary body, e.g. a proxy's 502 HTML page or invalid JSON with 200; `chunked` sends it without
+        a Content-Length (an answer whose size is only known once it is read)."""
         data = body.encode() if isinstance(body, str) else bytes(body)
-        return cls("raw", status=status, body=data, content_type=content_type)
+        return cls("raw", status=status, body=data, content_type=content_type, chunked=chunked)
 
     @classmethod
     def envelope_false(cls) -> Fault:

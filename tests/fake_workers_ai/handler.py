@@ -14,12 +14,16 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import registry, vectorize
+from .answers import Answer, header_value
 from .embeddings import run_embeddings
 from .errors import ApiError, envelope, error_envelope
 from .faults import StreamPlan
+from .images import run_detr, run_flux, run_llava, run_sdxl
 from .media import run_resnet, run_whisper, run_whisper_turbo
 from .sse import ChunkedWriter, Stream, encode_event, write_events
 from .text import run_text
+from .translate import run_m2m100
+from .tts import run_aura, run_melotts
 
 RUNNERS = {
     "classic": run_text,
@@ -28,6 +32,14 @@ RUNNERS = {
     "whisper": run_whisper,
     "whisper-turbo": run_whisper_turbo,
     "embeddings": run_embeddings,
+    "flux": run_flux,
+    "sdxl": run_sdxl,
+    "melotts": run_melotts,
+    "aura-2": run_aura,
+    "aura-1": run_aura,
+    "m2m100": run_m2m100,
+    "detr": run_detr,
+    "llava": run_llava,
 }
 _RUN = re.compile(r"/client/v4/accounts/(?P<account>[^/]+)/ai/run/(?P<model>.+)")
 _GATEWAY = re.compile(r"/gateway/v1/(?P<account>[^/]+)/(?P<gateway>[^/]+)/workers-ai/(?P<model>.+)")
@@ -176,8 +188,20 @@ class Handler(BaseHTTPRequestHandler):
         result = RUNNERS[info.kind](self.fake, req, info)
         if isinstance(result, Stream):
             self._send_stream(result, stream_fault)
+        elif isinstance(result, Answer):
+            self._send_answer(result)
         else:
             self._send_json(200, envelope(result))
+
+    def _send_answer(self, answer: Answer) -> None:
+        """A media model's answer: the envelope, or the raw body; its cost in `cf-ai-neurons` when known."""
+        headers = {}
+        if answer.neurons is not None and self.fake.media_neurons and self.fake.neurons_header is None:
+            headers["cf-ai-neurons"] = header_value(answer.neurons)
+        if answer.data is None:
+            self._send_json(200, envelope(answer.result), headers)
+        else:
+            self._send(200, answer.data, answer.content_type, headers)
 
     def _read_body(self, limit: int) -> tuple[bytes, int]:
         """Read the whole body, so the connection stays usable, but keep nothing beyond `limit` bytes."""
@@ -209,6 +233,8 @@ class Handler(BaseHTTPRequestHandler):
     def _send_fault(self, fault) -> None:
         if fault.kind == "reset_connection":
             self._reset()
+        elif fault.kind == "raw" and fault.chunked:
+            self._send_chunked(fault.status, fault.body, fault.content_type)
         elif fault.kind == "raw":
             self._send(fault.status, fault.body, fault.content_type)
         else:
@@ -238,6 +264,17 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self._headers(headers)
         self.wfile.write(body)
+
+    def _send_chunked(self, status: int, body: bytes, content_type: str) -> None:
+        """A body without Content-Length, in 64 kB chunks: the client only learns its size by reading it."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self._headers()
+        writer = ChunkedWriter(self.wfile)
+        for start in range(0, len(body), 1 << 16):
+            writer.chunk(body[start:start + (1 << 16)])
+        writer.end()
 
     def _send_json(self, status: int, payload, headers=None) -> None:
         self._send(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json", headers)

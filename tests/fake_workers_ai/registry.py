@@ -1,6 +1,13 @@
-"""The fake's model table, its catalogue (`/ai/models/search`) and per-model schemas.
+"""The fake's model table, its catalogue (`/ai/models/search`) and per-model schemas (`/ai/models/schema`).
 
-`kind` picks the behaviour (see `handler.RUNNERS`); everything else feeds the catalogue.
+`kind` picks the behaviour (see `handler.RUNNERS`) and the schema (schemas.py); everything else feeds the
+catalogue. One model publishes no schema: llava-1.5-7b-hf (beta), whose schema request is answered
+
+    HTTP 404  {"code": 5020, "message": "AiError: No schema found for model @cf/llava-hf/llava-1.5-7b-hf"}
+
+Cloudflare's documented code for this case is not known; 5020 (a runtime `AiError` code not used by any other
+answer) and the sentence are this fake's choice, and the client recognises either (components/workers_ai/
+_schema.py). A deprecated model's schema answers 5028, like its runs; an unknown one 5007.
 """
 
 from __future__ import annotations
@@ -9,12 +16,19 @@ import uuid
 from dataclasses import dataclass
 
 from .errors import ApiError
+from .schemas import schema_of
 
 TASKS = {
     "text-generation": ("Text Generation", "Family of generative text models, such as large language models."),
     "text-embeddings": ("Text Embeddings", "Feature extraction models transform raw data into numerical features."),
     "speech-recognition": ("Automatic Speech Recognition", "Transcribe spoken language into text."),
     "image-classification": ("Image Classification", "Assign a label or class to an entire image."),
+    "text-to-image": ("Text-to-Image", "Generates images from input text."),
+    "text-to-speech": ("Text-to-Speech", "Generating natural sounding speech given text input."),
+    "translation": ("Translation", "Translation models convert a sequence of text from one language to another."),
+    "object-detection": ("Object Detection", "Detect instances of objects in an image, with a label, a score and "
+                                             "a surrounding box for each."),
+    "image-to-text": ("Image-to-Text", "Output a text from a given image, such as a caption."),
 }
 TASK_OF_KIND = {
     "classic": "text-generation",
@@ -23,7 +37,16 @@ TASK_OF_KIND = {
     "whisper": "speech-recognition",
     "whisper-turbo": "speech-recognition",
     "resnet": "image-classification",
+    "flux": "text-to-image",
+    "sdxl": "text-to-image",
+    "melotts": "text-to-speech",
+    "aura-2": "text-to-speech",
+    "aura-1": "text-to-speech",
+    "m2m100": "translation",
+    "detr": "object-detection",
+    "llava": "image-to-text",
 }
+NO_SCHEMA = (404, 5020, "AiError: No schema found for model {model}")
 DEPRECATION_DATE = "2026-05-30"
 _IDS = uuid.UUID("6f1c1c9e-1e0a-4a8e-9c7e-0a1b2c3d4e5f")  # namespace: catalogue ids stay stable across runs
 
@@ -37,6 +60,7 @@ class ModelInfo:
     dims: int = 0  # embedding width
     deprecated: bool = False
     paid: bool = False
+    has_schema: bool = True
 
     @property
     def task(self) -> str:
@@ -85,6 +109,21 @@ MODELS: dict[str, ModelInfo] = {
         _model("@cf/baai/bge-base-en-v1.5", "embeddings", "BGE base English embeddings.", dims=768),
         _model("@cf/baai/bge-large-en-v1.5", "embeddings", "BGE large English embeddings.", dims=1024),
         _model("@cf/baai/bge-m3", "embeddings", "BGE M3, multilingual embeddings.", dims=1024),
+        _model("@cf/black-forest-labs/flux-1-schnell", "flux", "FLUX.1 [schnell], a 12 billion parameter rectified "
+               "flow transformer that generates images from text."),
+        _model("@cf/bytedance/stable-diffusion-xl-lightning", "sdxl", "SDXL-Lightning: high-quality 1024px images "
+               "in a few steps.", _BETA),
+        _model("@cf/myshell-ai/melotts", "melotts", "MeloTTS, multi-lingual text-to-speech by MyShell.ai."),
+        _model("@cf/deepgram/aura-2-en", "aura-2", "Aura-2, context-aware English text-to-speech by Deepgram.",
+               ("partner", "true")),
+        _model("@cf/deepgram/aura-1", "aura-1", "Aura, context-aware text-to-speech by Deepgram.",
+               ("partner", "true")),
+        _model("@cf/meta/m2m100-1.2b", "m2m100", "Many-to-many multilingual translation (100 languages).",
+               ("languages", "english, chinese, french, spanish, arabic, russian, german, japanese, portuguese, "
+                "hindi")),
+        _model("@cf/facebook/detr-resnet-50", "detr", "DETR, object detection trained on COCO 2017.", _BETA),
+        _model("@cf/llava-hf/llava-1.5-7b-hf", "llava", "LLaVA 1.5 7B: describes an image, answers about it.", _BETA,
+               has_schema=False),
     )
 }
 
@@ -139,22 +178,14 @@ def search(query: dict[str, str], page_cap: int) -> tuple[list[dict], dict]:
     return [catalogue_item(m) for m in chosen], info
 
 
-_INPUTS = {
-    "classic": {"prompt": "string", "messages": "array", "max_tokens": "integer", "temperature": "number",
-                "stream": "boolean"},
-    "chat": {"messages": "array", "max_tokens": "integer", "temperature": "number", "stream": "boolean"},
-    "resnet": {"image": "array"},
-    "whisper": {"audio": "array"},
-    "whisper-turbo": {"audio": "string", "task": "string", "language": "string", "vad_filter": "boolean",
-                      "initial_prompt": "string", "prefix": "string"},
-    "embeddings": {"text": "array", "pooling": "string"},
-}
-
-
 def schema(model: str | None) -> dict:
-    """A minimal schema: the input property names and types each behaviour understands."""
+    """The model's input and output JSON Schemas (schemas.py), or the error the service answers instead."""
     info = MODELS.get(model or "")
     if info is None:
         raise ApiError(400, 5007, f"No such model {model} or task")
-    properties = {name: {"type": kind} for name, kind in _INPUTS[info.kind].items()}
-    return {"input": {"type": "object", "properties": properties}, "output": {"type": "object"}}
+    if info.deprecated:
+        raise ApiError(400, 5028, f"This model was deprecated on {DEPRECATION_DATE}. Please use a different model.")
+    if not info.has_schema:
+        status, code, message = NO_SCHEMA
+        raise ApiError(status, code, message.format(model=model))
+    return schema_of(info.kind)
