@@ -2,8 +2,9 @@
 
     python -m components.local --port 8788
     curl -H "Authorization: Bearer x" http://127.0.0.1:8788/client/v4/accounts/local/ai/run/@local/smollm2-135m-instruct \
-         -d '{"messages":[{"role":"user","content":"Hi"}]}'
-Point the official SDK or this app elsewhere at it with CLOUDFLARE_BASE_URL=http://127.0.0.1:8788/client/v4.
+         -H "Content-Type: application/json" -d '{"messages":[{"role":"user","content":"Hi"}]}'
+Point the official `cloudflare` SDK or this app elsewhere at it with CLOUDFLARE_BASE_URL=http://127.0.0.1:8788/client/v4,
+and the official `openai` SDK (LangChain, LlamaIndex…) with base_url=http://127.0.0.1:8788/client/v4/accounts/local/ai/v1.
 
 What the server guarantees, because anything that can reach the port can send it anything:
 - it listens beyond loopback only with a token (`--token` or LOCAL_ENGINE_TOKEN), and compares tokens in
@@ -11,7 +12,7 @@ What the server guarantees, because anything that can reach the port can send it
 - it never holds more than MAX_BODY_BYTES of a body: a wrong token or a declared Content-Length over the limit
   is answered (401, 413) before a byte of the body is read, a body sent without a length (chunked) is read
   piece by piece and refused with 413 the moment it passes the limit, and a malformed length gets 400;
-- those refusals are Workers AI error envelopes, and close the connection, so the rest of the body is not read.
+- those refusals are Workers AI error envelopes (OpenAI error objects under /ai/v1/), and close the connection, so the rest of the body is not read.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from .engine import MAX_BODY_BYTES, ApiError, EngineResponse, LocalEngine, refusal, too_large
+from .engine import MAX_BODY_BYTES, ApiError, EngineResponse, LocalEngine, too_large
 
 
 async def _bounded_body(request: Request) -> bytes:
@@ -51,7 +52,7 @@ def asgi_app(engine: LocalEngine) -> Starlette:
             engine.check_headers(headers)
             body = await _bounded_body(request)
         except ApiError as error:
-            answer = refusal(error)
+            answer = engine.refusal(request.url.path, error)  # OpenAI's error object under /ai/v1/
             answer.headers["connection"] = "close"  # else uvicorn would drain the unwanted body to keep the connection
             return _respond(answer)
         query = dict(request.query_params)

@@ -28,6 +28,8 @@ from pathlib import Path
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT_WINDOW = 8192  # the model's training context; the KV cache for it is ~190 MB at f16
 ROLES = ("system", "user", "assistant", "tool")
+SAMPLING = {"top_p": "top_p", "top_k": "top_k", "frequency_penalty": "frequency_penalty",
+            "presence_penalty": "presence_penalty"}  # Workers AI's name → llama.cpp's
 _DONE = object()
 
 
@@ -103,7 +105,7 @@ class ChatModel:
         """Stop the server's threads now rather than when the object is collected."""
         self._server = None
 
-    def _request(self, messages, max_tokens, temperature, seed, stream: bool) -> dict:
+    def _request(self, messages, max_tokens, temperature, seed, sampling: dict, stream: bool) -> dict:
         if self._server is None:
             raise RuntimeError("the offline chat model is closed")
         if not isinstance(messages, list) or not messages:
@@ -121,6 +123,13 @@ class ChatModel:
             raise ValueError("temperature must be between 0 and 5")
         request = {"messages": clean, "max_tokens": max_tokens, "temperature": float(temperature),
                    "cache_prompt": False}
+        for name, value in sampling.items():
+            if name not in SAMPLING:
+                raise TypeError(f"unknown sampling option {name!r}")
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"{name} must be a number")
+                request[SAMPLING[name]] = value
         if seed is not None:
             request["seed"] = int(seed)
         elif temperature == 0:
@@ -131,15 +140,17 @@ class ChatModel:
         return request
 
     def stream(
-        self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.6, seed: int | None = None
+        self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.6, seed: int | None = None,
+        **sampling: float,
     ) -> Iterator[dict]:
-        """Yield `{"text": delta}` per token as produced, then `{"text": "", "usage": {...}}`.
+        """Yield `{"text": delta}` per token as produced, then `{"text": "", "usage": {...}, "finish_reason"}`
+        ("stop" or "length"). `sampling`: any of SAMPLING (top_p, top_k, frequency_penalty, presence_penalty).
 
         Lazy: nothing runs and nothing is checked until the first `next()`, which raises ValueError for a bad
         request or a prompt longer than the context window. Closing the generator (or dropping it) cancels the
         generation: the server stops at its next token.
         """
-        request = self._request(messages, max_tokens, temperature, seed, stream=True)
+        request = self._request(messages, max_tokens, temperature, seed, sampling, stream=True)
         events: queue.SimpleQueue = queue.SimpleQueue()
         cancelled = threading.Event()
         server = self._server
@@ -159,7 +170,7 @@ class ChatModel:
                 events.put(_DONE)
 
         threading.Thread(target=run, name="local-chat-stream", daemon=True).start()
-        usage, produced = None, 0
+        usage, produced, finish = None, 0, None
         try:
             while (item := events.get()) is not _DONE:
                 if isinstance(item, BaseException):
@@ -171,20 +182,31 @@ class ChatModel:
                 if item.get("usage"):
                     usage = _usage(item["usage"])
                 for choice in item.get("choices") or []:
+                    finish = choice.get("finish_reason") or finish
                     text = (choice.get("delta") or {}).get("content")
                     if text:
                         produced += 1
                         yield {"text": text}
-            yield {"text": "", "usage": usage or _usage({"completion_tokens": produced})}
+            usage = usage or _usage({"completion_tokens": produced})
+            yield {"text": "", "usage": usage, "finish_reason": _finish(finish, usage, max_tokens)}
         finally:
             cancelled.set()
 
     def complete(
-        self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.6, seed: int | None = None
+        self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.6, seed: int | None = None,
+        **sampling: float,
     ) -> dict:
         """The whole reply at once: `{"response": str, "usage": {...}}` (Workers AI's classic shape)."""
+        reply = self.answer(messages, max_tokens, temperature, seed, **sampling)
+        return {"response": reply["response"], "usage": reply["usage"]}
+
+    def answer(
+        self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.6, seed: int | None = None,
+        **sampling: float,
+    ) -> dict:
+        """`complete()` and how the reply ended: `finish_reason` "stop" or "length" (OpenAI's shape needs it)."""
         server = self._server
-        request = self._request(messages, max_tokens, temperature, seed, stream=False)
+        request = self._request(messages, max_tokens, temperature, seed, sampling, stream=False)
         result = server.handle_chat_completions(request)
         if not isinstance(result, dict):
             raise RuntimeError("the offline chat model gave no answer")
@@ -194,7 +216,16 @@ class ChatModel:
             raise RuntimeError(f"the offline chat model failed: {result.get('message')}")
         choices = result.get("choices") or [{}]
         text = (choices[0].get("message") or {}).get("content") or ""
-        return {"response": text, "usage": _usage(result.get("usage") or {})}
+        usage = _usage(result.get("usage") or {})
+        return {"response": text, "usage": usage,
+                "finish_reason": _finish(choices[0].get("finish_reason"), usage, max_tokens)}
+
+
+def _finish(reason, usage: dict, max_tokens: int) -> str:
+    """llama.cpp's finish reason, or (when it gave none) "length" for a reply that used every token allowed."""
+    if reason in ("stop", "length"):
+        return reason
+    return "length" if usage.get("completion_tokens", 0) >= max_tokens else "stop"
 
 
 def _usage(raw: dict) -> dict:

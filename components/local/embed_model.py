@@ -149,6 +149,10 @@ class Embedder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), 384) float32 sentence embeddings, L2-normalised, in the order of `texts`."""
+        return self.embed_counted(texts)[0]
+
+    def embed_counted(self, texts: list[str]) -> tuple[np.ndarray, int]:
+        """`embed(texts)` and the number of tokens the model read (after truncation), from one tokenisation."""
         encodings = self._encode(texts)
         out = np.empty((len(encodings), self.dimensions), dtype=F32)
         # Longest first, in batches of 32: batches of similar lengths, returned in the caller's order.
@@ -156,7 +160,7 @@ class Embedder:
         for start in range(0, len(order), BATCH_SIZE):
             chunk = order[start:start + BATCH_SIZE]
             out[chunk] = self._forward([encodings[i].ids for i in chunk])
-        return out
+        return out, sum(len(encoding.ids) for encoding in encodings)
 
     # ── internals ────────────────────────────────────────────────────────────────────────────────
 

@@ -5,77 +5,92 @@ answered by small local models.
 an httpx transport (in-process, the app's default: transport.py) and an ASGI app (served on a port:
 `python -m components.local`). Model work runs on each model's own worker threads, never on the event loop.
 
+Routes: `POST …/ai/run/{model}`, `GET …/ai/models/search`, `GET …/ai/models/schema?model=` (schemas.py), and the
+OpenAI-compatible `…/ai/v1/chat/completions`, `…/ai/v1/embeddings` and `…/ai/v1/models` (openai_routes.py). Every
+route reads its body with the same rules (inputs.py) and runs the models through the same three calls here —
+`open_generation`, `complete`, `embed` — so the limits, the queueing and the answers cannot drift apart.
+
 What can be refused from the headers alone is refused there (`check_headers`): a missing or wrong bearer token
 (compared in constant time, so its bytes cannot be guessed one by one from response times) and a declared
 `Content-Length` over `MAX_BODY_BYTES` (413) or malformed (400), so a served engine never reads such a body.
+Each model runs `workers` requests at once; up to `max_waiting` more wait their turn, and beyond that (or at once
+with Workers AI's `"options": {"rejectIfBusy": true}`) a request is answered 429 / 3040, as Workers AI does.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hmac
 import json
+import logging
 import re
+import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from contextlib import aclosing
 from typing import Any
 
+import numpy as np
+
 from ..workers_ai import CHAT, EMBEDDINGS, SPEECH, VISION
+from . import openai_routes
+from .inputs import MAX_EMBEDDING_TEXTS, binary, embedding_request, generation_request, json_object, reject_if_busy
 from .models import MODELS, LocalModel
+from .schemas import schema_of
+from .wire import (
+    MAX_BODY_BYTES,
+    SSE,
+    ApiError,
+    EngineResponse,
+    bad_input,
+    busy,
+    envelope,
+    json_response,
+    refusal,
+    too_large,
+    unknown_model,
+)
 
-MAX_BODY_BYTES = 25 * 1024 * 1024
-MAX_EMBEDDING_TEXTS = 100
+log = logging.getLogger("local")
+MAX_WAITING = 64  # requests queued per model beyond those running: each holds its body (up to 25 MB) while it waits
 _RUN = re.compile(r"^/client/v4/accounts/(?P<account>[^/]+)/ai/run/(?P<model>.+)$")
-_SEARCH = re.compile(r"^/client/v4/accounts/(?P<account>[^/]+)/ai/models/search$")
+_CATALOGUE = re.compile(r"^/client/v4/accounts/(?P<account>[^/]+)/ai/models/(?P<action>search|schema)$")
+
+__all__ = ["MAX_BODY_BYTES", "MAX_EMBEDDING_TEXTS", "ApiError", "EngineResponse", "LocalEngine", "bad_input",
+           "envelope", "refusal", "too_large"]
 
 
-class ApiError(Exception):
-    """An error answered in Cloudflare's envelope, with Cloudflare's code and status."""
+class _Gate:
+    """One model's turnstile on one event loop: `workers` requests run, up to `max_waiting` wait, the rest are busy."""
 
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+    def __init__(self, workers: int, max_waiting: int) -> None:
+        self._slots = asyncio.Semaphore(workers)
+        self._max_waiting = max_waiting
+        self.waiting = 0
 
+    async def acquire(self, reject_if_busy: bool = False) -> None:
+        if self._slots.locked() and (reject_if_busy or self.waiting >= self._max_waiting):
+            raise busy()
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
 
-def bad_input(message: str) -> ApiError:
-    return ApiError(400, 5006, f"AiError: Bad input: {message}")
-
-
-def too_large() -> ApiError:
-    return ApiError(413, 3006, "Request is too large")
-
-
-@dataclass
-class EngineResponse:
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    stream: AsyncIterator[bytes] | None = None
-
-
-def envelope(result: Any = None, errors: list | None = None, **extra) -> bytes:
-    return json.dumps(
-        {"result": result if result is not None else {}, "success": not errors, "errors": errors or [],
-         "messages": [], **extra},
-        ensure_ascii=False,
-    ).encode()
-
-
-def refusal(error: ApiError) -> EngineResponse:
-    """An error answered as Cloudflare does: its status, the envelope with its code, a request id."""
-    body = envelope(errors=[{"code": error.code, "message": error.message}])
-    return EngineResponse(error.status, {"content-type": "application/json", "cf-ai-req-id": str(uuid.uuid4())}, body)
+    def release(self) -> None:
+        self._slots.release()
 
 
 class LocalEngine:
     """Answers Workers AI requests with the models in `MODELS`. `token=None` accepts any bearer token."""
 
-    def __init__(self, token: str | None = None, models: dict[str, LocalModel] = MODELS) -> None:
+    def __init__(self, token: str | None = None, models: dict[str, LocalModel] = MODELS,
+                 max_waiting: int = MAX_WAITING) -> None:
         self.token = token
         self.models = models
+        self.max_waiting = max_waiting
+        self.started = int(time.time())
         self._gates: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     async def handle(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> EngineResponse:
@@ -83,16 +98,27 @@ class LocalEngine:
             self.check_headers(headers)
             if len(body) > MAX_BODY_BYTES:
                 raise too_large()
-            if method == "POST" and (match := _RUN.match(path)):
+            if (route := openai_routes.route_of(path)) is not None:
+                response = await openai_routes.handle(self, method, route, headers, body)
+            elif method == "POST" and (match := _RUN.match(path)):
                 response = await self._run(match["model"], headers, body)
-            elif method == "GET" and _SEARCH.match(path):
-                response = self._search(query)
+            elif method == "GET" and (match := _CATALOGUE.match(path)):
+                response = self._search(query) if match["action"] == "search" else self._schema(query)
             else:
                 raise ApiError(404, 7000, "No route for that URI")
         except ApiError as error:
-            return refusal(error)
+            return self.refusal(path, error)
+        except RuntimeError as exc:  # a model that could not load, or failed: its sentence, never a stack trace
+            log.warning("%s %s failed: %s", method, path, exc)
+            return self.refusal(path, ApiError(500, 3043, f"Internal server error: {exc}"))
         response.headers["cf-ai-req-id"] = str(uuid.uuid4())
         return response
+
+    def refusal(self, path: str, error: ApiError) -> EngineResponse:
+        """`error` worded for the route that was asked: OpenAI's error object under /ai/v1/, else Cloudflare's."""
+        if openai_routes.route_of(path) is not None:
+            return openai_routes.refusal(error)
+        return refusal(error)
 
     def check_headers(self, headers: dict) -> None:
         """Raise the ApiError that the headers alone earn: checked before a body is read, so none is read in vain."""
@@ -110,52 +136,107 @@ class LocalEngine:
         if len(digits) > len(str(MAX_BODY_BYTES)) or int(digits) > MAX_BODY_BYTES:
             raise too_large()
 
+    def model(self, name: str) -> LocalModel:
+        """The model called `name`, or the error Workers AI gives for an unknown one."""
+        model = self.models.get(name)
+        if model is None:
+            raise unknown_model(name)
+        return model
+
     # ── catalogue ─────────────────────────────────────────────────────────────────────────────
 
     def _search(self, query: dict) -> EngineResponse:
-        items = [m.catalogue_item() for m in self.models.values()
-                 if not query.get("task") or m.task.lower() == str(query["task"]).lower()]
+        task = str(query.get("task") or "").lower()
+        items = [m.catalogue_item() for m in self.models.values() if not task or m.task.lower() == task]
         if needle := str(query.get("search") or "").lower():
             items = [i for i in items if needle in i["name"].lower() or needle in i["description"].lower()]
-        per_page = max(1, min(int(query.get("per_page") or 20), 100))
-        page = max(1, int(query.get("page") or 1))
+        per_page = min(_positive(query, "per_page", 20), 100)
+        page = _positive(query, "page", 1)
         chunk = items[(page - 1) * per_page : page * per_page]
         info = {"page": page, "per_page": per_page, "count": len(chunk), "total_count": len(items)}
-        return EngineResponse(200, {"content-type": "application/json"}, envelope(chunk, result_info=info))
+        return json_response(envelope(chunk, result_info=info))
 
-    # ── running a model ───────────────────────────────────────────────────────────────────────
+    def _schema(self, query: dict) -> EngineResponse:
+        return json_response(envelope(schema_of(self.model(str(query.get("model") or "")))))
+
+    # ── running a model: the three calls every route shares ──────────────────────────────────────
+
+    async def open_generation(self, model: LocalModel, messages: list[dict], options: dict,
+                              reject_if_busy: bool = False) -> AsyncIterator[dict]:
+        """Start generating and return the model's events (`{"text"}` per token, then `{"text": "", "usage",
+        "finish_reason"}`). The first token is made before this returns, so a bad input raises here, as an error
+        answer rather than a broken stream. Closing the events stops generating and frees the model."""
+        gate = self._gate(model)
+        await gate.acquire(reject_if_busy)
+        try:
+            chat = await self._in_pool(model, model.get)
+            tokens = await self._in_pool(model, lambda: iter(chat.stream(messages, **options)))
+            first = await self._in_pool(model, lambda: next(tokens, None))
+        except BaseException:
+            gate.release()
+            raise
+        return self._events(model, gate, tokens, first)
+
+    async def _events(self, model: LocalModel, gate: _Gate, tokens, item) -> AsyncIterator[dict]:
+        try:
+            while item is not None:
+                yield item
+                item = await self._in_pool(model, lambda: next(tokens, None))
+        finally:  # also when the reader goes away mid-stream: stop generating, free the model
+            try:
+                await self._in_pool(model, tokens.close)
+            finally:
+                gate.release()
+
+    async def complete(self, model: LocalModel, messages: list[dict], options: dict,
+                       reject_if_busy: bool = False) -> dict:
+        """The whole reply: `{"response", "usage", "finish_reason"}`."""
+        return await self._work(model, lambda m: m.answer(messages, **options), reject_if_busy)
+
+    async def embed(self, model: LocalModel, texts: list[str], reject_if_busy: bool = False) -> tuple[np.ndarray, int]:
+        """(vectors, tokens the model read) for `texts`."""
+        return await self._work(model, lambda m: m.embed_counted(texts), reject_if_busy)
 
     async def _run(self, name: str, headers: dict, body: bytes) -> EngineResponse:
-        model = self.models.get(name)
-        if model is None:
-            if not name.startswith(("@cf/", "@hf/", "@local/")):
-                raise ApiError(404, 3042, "Invalid model ID")
-            raise ApiError(400, 5007, f"No such model {name} or task")
-        is_json = "json" in (headers.get("content-type") or "")
-        payload = _json_object(body) if is_json else None
+        model = self.model(name)
+        # Text models take JSON only, whatever Content-Type says (curl -d says a form); binary ones may take bytes.
+        is_json = "json" in (headers.get("content-type") or "") or model.task in (CHAT, EMBEDDINGS)
+        payload = json_object(body) if is_json else None
+        reject = reject_if_busy(payload)
         if model.task == CHAT:
-            return await self._generate(model, payload)
-        if model.task == EMBEDDINGS:
-            texts, pooling = _texts(payload)
-            vectors = await self._work(model, lambda m: m.embed(texts))
+            messages, options, stream = generation_request(payload)
+            if stream:
+                events = await self.open_generation(model, messages, options, reject)
+                return EngineResponse(200, dict(SSE), stream=_workers_ai_sse(events))
+            reply = await self.complete(model, messages, options, reject)
+            result = {"response": reply["response"], "usage": reply["usage"]}
+        elif model.task == EMBEDDINGS:
+            texts, pooling = embedding_request(payload)
+            vectors, _ = await self.embed(model, texts, reject)
             result = {"shape": list(vectors.shape), "data": vectors.tolist(), "pooling": pooling}
         elif model.task == SPEECH:
-            result = await self._work(model, lambda m: m.transcribe(_binary(payload, body, "audio")))
+            result = await self._work(model, lambda m: m.transcribe(binary(payload, body, "audio")), reject)
         elif model.task == VISION:
-            result = await self._work(model, lambda m: m.classify(_binary(payload, body, "image")))
+            result = await self._work(model, lambda m: m.classify(binary(payload, body, "image")), reject)
         else:  # a model in the table with a task this engine cannot run
             raise ApiError(400, 5007, f"No such model {name} or task")
-        return EngineResponse(200, {"content-type": "application/json"}, envelope(result))
+        return json_response(envelope(result))
 
-    def _gate(self, model: LocalModel) -> asyncio.Semaphore:
+    def _gate(self, model: LocalModel) -> _Gate:
         """A per-model, per-event-loop gate: `model.workers` requests run, the others wait their turn."""
         gates = self._gates.setdefault(asyncio.get_running_loop(), {})
-        return gates.setdefault(model.name, asyncio.Semaphore(model.workers))
+        if (gate := gates.get(model.name)) is None:
+            gate = gates[model.name] = _Gate(model.workers, self.max_waiting)
+        return gate
 
-    async def _work(self, model: LocalModel, job) -> Any:
+    async def _work(self, model: LocalModel, job, reject_if_busy: bool = False) -> Any:
         """Run `job(loaded_model)` on the model's worker thread; ValueError is the caller's bad input."""
-        async with self._gate(model):
+        gate = self._gate(model)
+        await gate.acquire(reject_if_busy)
+        try:
             return await self._in_pool(model, lambda: job(model.get()))
+        finally:
+            gate.release()
 
     async def _in_pool(self, model: LocalModel, fn) -> Any:
         try:
@@ -163,101 +244,20 @@ class LocalEngine:
         except ValueError as exc:
             raise bad_input(str(exc)) from exc
 
-    async def _generate(self, model: LocalModel, payload: dict | None) -> EngineResponse:
-        messages, options, stream = _generation_request(payload)
-        if not stream:
-            result = await self._work(model, lambda m: m.complete(messages, **options))
-            return EngineResponse(200, {"content-type": "application/json"}, envelope(result))
-        gate = self._gate(model)
-        await gate.acquire()
-        try:  # start generating before answering, so a bad input is a JSON error, not a broken stream
-            chat = await self._in_pool(model, model.get)
-            tokens = await self._in_pool(model, lambda: iter(chat.stream(messages, **options)))
-            first = await self._in_pool(model, lambda: next(tokens, None))
-        except BaseException:
-            gate.release()
-            raise
-        return EngineResponse(200, {"content-type": "text/event-stream", "cache-control": "no-cache"},
-                              stream=self._sse(model, gate, tokens, first))
 
-    async def _sse(self, model: LocalModel, gate: asyncio.Semaphore, tokens, item) -> AsyncIterator[bytes]:
-        """Each token as Workers AI sends it: `data: {"response": …}`, usage last, then `[DONE]`."""
-        try:
-            while item is not None:
-                event = {"response": item.get("text", "")}
-                if item.get("usage"):
-                    event["usage"] = item["usage"]
-                yield b"data: " + json.dumps(event, ensure_ascii=False).encode() + b"\n\n"
-                item = await self._in_pool(model, lambda: next(tokens, None))
-            yield b"data: [DONE]\n\n"
-        finally:  # also when the reader goes away mid-stream: stop generating, free the model
-            try:
-                await self._in_pool(model, tokens.close)
-            finally:
-                gate.release()
+async def _workers_ai_sse(events: AsyncIterator[dict]) -> AsyncIterator[bytes]:
+    """Each token as Workers AI sends it: `data: {"response": …}`, usage last, then `[DONE]`."""
+    async with aclosing(events):
+        async for item in events:
+            event = {"response": item.get("text", "")}
+            if item.get("usage"):
+                event["usage"] = item["usage"]
+            yield b"data: " + json.dumps(event, ensure_ascii=False).encode() + b"\n\n"
+        yield b"data: [DONE]\n\n"
 
 
-# ── reading request bodies the way Workers AI does ───────────────────────────────────────────────
-
-
-def _json_object(body: bytes) -> dict:
-    try:
-        payload = json.loads(body or b"{}")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise bad_input("the body is not valid JSON") from exc
-    if not isinstance(payload, dict):
-        raise bad_input("the body must be a JSON object")
-    return payload
-
-
-def _generation_request(payload: dict | None) -> tuple[list[dict], dict, bool]:
-    if payload is None:
-        raise bad_input("text generation takes a JSON body")
-    messages = payload.get("messages")
-    if messages is None and isinstance(payload.get("prompt"), str):
-        messages = [{"role": "user", "content": payload["prompt"]}]
-    if not isinstance(messages, list) or not messages or not all(
-        isinstance(m, dict) and isinstance(m.get("content"), str) and m.get("role") in
-        ("system", "user", "assistant", "tool") for m in messages
-    ):
-        raise bad_input("required properties at '/' are 'messages' or 'prompt'")
-    max_tokens = payload.get("max_tokens", 256)
-    temperature = payload.get("temperature", 0.6)
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or not 1 <= max_tokens <= 8192:
-        raise bad_input("max_tokens must be an integer between 1 and 8192")
-    if not isinstance(temperature, (int, float)) or not 0 <= temperature <= 5:
-        raise bad_input("temperature must be a number between 0 and 5")
-    options = {"max_tokens": max_tokens, "temperature": float(temperature)}
-    if isinstance(payload.get("seed"), int):
-        options["seed"] = payload["seed"]
-    return messages, options, payload.get("stream") is True
-
-
-def _texts(payload: dict | None) -> tuple[list[str], str]:
-    text = (payload or {}).get("text")
-    texts = [text] if isinstance(text, str) else text
-    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-        raise bad_input("'text' must be a string or a non-empty array of strings")
-    if len(texts) > MAX_EMBEDDING_TEXTS:
-        raise bad_input(f"too many items: at most {MAX_EMBEDDING_TEXTS} texts per request")
-    pooling = (payload or {}).get("pooling", "mean")
-    if pooling != "mean":
-        raise bad_input("this model supports mean pooling only")
-    return texts, pooling
-
-
-def _binary(payload: dict | None, body: bytes, field_name: str) -> bytes:
-    """Raw bytes body, `{field: [0-255 ints]}`, or (like turbo) `{field: "<base64>"}`."""
-    if payload is None:
-        if not body:
-            raise bad_input(f"the request has no {field_name}")
-        return body
-    value = payload.get(field_name)
-    if isinstance(value, str):
-        try:
-            return base64.b64decode(value, validate=True)
-        except ValueError as exc:
-            raise bad_input(f"'{field_name}' is not valid base64") from exc
-    if isinstance(value, list) and value and all(isinstance(v, int) and 0 <= v <= 255 for v in value):
-        return bytes(value)
-    raise bad_input(f"Type mismatch of '/{field_name}', expected 'array' or 'binary'")
+def _positive(query: dict, name: str, default: int) -> int:
+    value = str(query.get(name) or default)
+    if not (value.isascii() and value.isdigit()) or len(value) > 6 or int(value) < 1:
+        raise bad_input(f"'{name}' must be a positive whole number")
+    return int(value)
