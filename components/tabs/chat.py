@@ -15,11 +15,12 @@ from ..core.conversation import (
     DEFAULT_MAX_TOKENS, DEFAULT_SYSTEM_PROMPT, ERROR_PREFIX, MAX_TOKENS_RANGE, OFFLINE_SYSTEM_PROMPT,
     TEMPERATURE_RANGE, answer, api_history,
 )
+from ..core.model_loading import loading_note
 from ..core.usage import session_key
 from ..ui.endpoints import api_endpoint, concurrency_limit
 from ..ui.errors import friendly_errors, user_error
 from ..ui.how_it_works import describe_trace, panel, sent_requests
-from ..ui.models import loading_note, model_dropdown
+from ..ui.models import model_dropdown
 from ..ui.panels import after_answer, notice
 from ..workers_ai import CHAT, capture
 from . import chat_routing
@@ -131,7 +132,10 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
         additional_inputs=[model, system_prompt, max_tokens, temperature, route_mode],
         additional_inputs_accordion=gr.Accordion("Parameters", open=False, render=False),
         additional_outputs=[stats, requests],
-        examples=[[e] for e in EXAMPLES],
+        examples=[[e] for e in EXAMPLES],  # a click sends it at once (run_examples_on_click)
+        # Never Gradio's cache: it is one per app whatever the backend, skips the budget and the meter, and on
+        # Spaces would ask the paid API at start-up. A chat answer streams in a second or two anyway.
+        cache_examples=False,
         concurrency_limit=concurrency_limit(),
         api_visibility="private",  # the public /chat below returns the reply alone
     )

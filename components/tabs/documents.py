@@ -175,6 +175,12 @@ async def _page_ask(question, which, mine, model, auto_route, request: gr.Reques
         yield (reply + "\n\n" if reply else "") + notice, "", "", sources_markdown(sources)
 
 
+async def _example_ask(question, mine, model, auto_route, request: gr.Request = None):
+    """An example question clicked: asked of the sample collection at once (the examples are about it)."""
+    async for outputs in _page_ask(question, SAMPLE, mine, model, auto_route, request):
+        yield SAMPLE, *outputs
+
+
 async def _page_delete(mine, request: gr.Request = None):
     if not mine:
         return None, _counts([]), "Nothing to delete."
@@ -217,7 +223,8 @@ def render(meter: gr.HTML | None = None, page: gr.Blocks | None = None) -> list[
                 auto_route = gr.Checkbox(False, label="Auto-route", info="A judge sends hard questions to a large "
                                          "model, with the same passages.")
             ask = gr.Button("Ask", variant="primary", elem_id="documents-ask")
-            gr.Examples([[q] for q in EXAMPLE_QUESTIONS], inputs=[question], label="Try a question")
+            examples = gr.Examples([[q] for q in EXAMPLE_QUESTIONS], inputs=[question],
+                                   label="Try a question: one click asks the sample collection")
             reply = gr.Markdown(elem_id="documents-answer", min_height=80)
             line = gr.Markdown(elem_classes="answer-stats")
             cost = cost_line()
@@ -232,6 +239,10 @@ def render(meter: gr.HTML | None = None, page: gr.Blocks | None = None) -> list[
         asked = trigger(_page_ask, [question, which, mine, model, auto_route], [reply, line, cost, sources],
                         api_visibility="private", concurrency_limit=concurrency_limit())
         after_answer(asked.then, PAGE_ANSWER, requests=requests, meter=meter)
+    asked = examples.load_input_event.then(_example_ask, [question, mine, model, auto_route],
+                                           [which, reply, line, cost, sources], api_visibility="private",
+                                           concurrency_limit=concurrency_limit())
+    after_answer(asked.then, PAGE_ANSWER, requests=requests, meter=meter)
     delete.click(_page_delete, [mine], [mine, listing, status], api_visibility="private")
     which.change(_page_load, [mine], listing, api_visibility="private", queue=False, show_progress="hidden")
     if page is not None:  # list the visitor's documents when their page opens (the id is in their browser)

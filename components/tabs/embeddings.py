@@ -15,9 +15,10 @@ from ..core.backend import model_or_default
 from ..core.embeddings import MAX_CORPUS, MAX_SIMILARITY
 from ..ui.embedding_plots import heatmap_figure, map_figure, short_labels
 from ..ui.endpoints import concurrency_limit
-from ..ui.errors import friendly_errors
+from ..ui.errors import friendly_errors, user_error
+from ..ui.first_click import announce_loading, answer, model_notice, on_example
 from ..ui.how_it_works import panel
-from ..ui.models import announce_loading, model_dropdown
+from ..ui.models import model_dropdown
 from ..ui.panels import after_answer, cost_line, notice
 from ..workers_ai import EMBEDDINGS
 
@@ -130,6 +131,65 @@ EXAMPLE_QUERIES = [
     "What do I need to make bread?",
     "Why is it good to work out?",
 ]
+FIRST_TOP_K = 3  # the Results slider's starting value
+
+
+# ── one click, one result: the first result on opening the tab, and examples that run when clicked ──────────
+# The answers to the example inputs are kept per backend and model (core/first_results.py): the first visitor's
+# call is metered like any other, later ones reuse it and send nothing.
+
+
+def _similarity_key(sentences: str, model: str):
+    return ("similarity", model, sentences) if sentences in (EXAMPLE_SENTENCES, *MORE_SENTENCES.values()) else None
+
+
+def _search_key(query: str, corpus: str, top_k, model: str):
+    if query in EXAMPLE_QUERIES and corpus == EXAMPLE_CORPUS:
+        return "search", model, query, int(top_k or 1)
+    return None
+
+
+async def _compared(sentences, model, progress, request) -> tuple:
+    figures, cost, requests = await answer(_similarity_key(sentences, model),
+                                           lambda: similarity(sentences, model, progress, request),
+                                           "similarity", request, "Compare")
+    return *figures, cost, requests
+
+
+async def _searched(query, corpus, top_k, model, progress, request) -> tuple:
+    return await answer(_search_key(query, corpus, top_k, model),
+                        lambda: search(query, corpus, top_k, model, progress, request), "search", request, "Search")
+
+
+@friendly_errors
+async def _compare_example(sentences: str, model: str, progress: gr.Progress = gr.Progress(),
+                           request: gr.Request | None = None):
+    """An example set clicked: its heatmap, map and matrix at once."""
+    return await _compared(sentences, model_or_default(model, EMBEDDINGS), progress, request)
+
+
+@friendly_errors
+async def _search_example(query: str, corpus: str, top_k: int, model: str, progress: gr.Progress = gr.Progress(),
+                          request: gr.Request | None = None):
+    """An example query clicked: its best matches at once."""
+    return await _searched(query, corpus, top_k, model_or_default(model, EMBEDDINGS), progress, request)
+
+
+async def _first_result(shown: bool, model: str, request: gr.Request | None = None):
+    """On opening the tab (once per page): the example sentences compared and the first example query searched,
+    as if both buttons had been pressed. A failure (a budget, an unknown model) is a sentence in the cost line, not
+    a dialog: the visitor only opened a tab."""
+    if shown:
+        return (gr.skip(),) * 8
+    try:
+        model = model_or_default(model, EMBEDDINGS)
+        heatmap, sentence_map, matrix, cost, requests = await _compared(EXAMPLE_SENTENCES, model, None, request)
+        rows, search_cost, _ = await _searched(EXAMPLE_QUERIES[0], EXAMPLE_CORPUS, FIRST_TOP_K, model, None, request)
+    except Exception as exc:
+        return False, gr.skip(), gr.skip(), gr.skip(), user_error(exc).message, gr.skip(), gr.skip(), gr.skip()
+    return True, heatmap, sentence_map, matrix, cost, rows, search_cost, requests
+
+
 MODEL_INFO = (
     "bge-small: 384 dimensions, fastest · bge-base: 768, balanced · bge-large: 1024, most accurate. "
     "Any Workers AI text-embeddings model id works."
@@ -145,6 +205,7 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
         "point the same way, even with different words. One model serves both tools below."
     )
     model = model_dropdown(EMBEDDINGS, label="Embedding model", info=MODEL_INFO)
+    opened = model_notice(model)
 
     gr.Markdown("### Similarity\nHow close in meaning is every pair of sentences? Up to "
                 f"{MAX_SIMILARITY} sentences; hover a cell to read the full pair.")
@@ -158,7 +219,7 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
                 info="One per line; blank lines are ignored.",
             )
             compare = gr.Button("Compare", variant="primary")
-            gr.Examples(
+            sentence_examples = gr.Examples(
                 examples=[[EXAMPLE_SENTENCES], *([text] for text in MORE_SENTENCES.values())],
                 example_labels=["Two paraphrase pairs", *MORE_SENTENCES],
                 inputs=[sentences],
@@ -187,9 +248,10 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
                                value=EXAMPLE_QUERIES[0])
             corpus = gr.Textbox(value=EXAMPLE_CORPUS, lines=8, max_lines=20, label="Documents",
                                 info="One per line; blank lines are ignored.")
-            top_k = gr.Slider(1, 20, value=3, step=1, label="Results", info="How many of the best matches to show.")
+            top_k = gr.Slider(1, 20, value=FIRST_TOP_K, step=1, label="Results", info="How many of the best matches to show.")
             search_btn = gr.Button("Search", variant="primary")
-            gr.Examples(examples=[[q] for q in EXAMPLE_QUERIES], inputs=[query], label="Example queries")
+            query_examples = gr.Examples(examples=[[q] for q in EXAMPLE_QUERIES], inputs=[query],
+                                         label="Example queries")
         with gr.Column(scale=3, min_width=360):
             results = gr.Dataframe(
                 headers=["rank", "score", "text"],
@@ -208,4 +270,15 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     searched = search_btn.click(search, [query, corpus, top_k, model], [results], api_name="search",
                                 concurrency_limit=concurrency_limit())
     after_answer(searched.then, "search", cost=search_cost, requests=requests, meter=meter)
+
+    on_example(sentence_examples, _compare_example, [sentences, model], [heatmap, sentence_map, matrix],
+               action="similarity", cost=similarity_cost, requests=requests, meter=meter)
+    on_example(query_examples, _search_example, [query, corpus, top_k, model], [results], action="search",
+               cost=search_cost, requests=requests, meter=meter)
+    if opened is not None:  # rendered in a tab: its first result when it is opened
+        shown = gr.State(False)
+        first = opened.then(_first_result, [shown, model],
+                            [shown, heatmap, sentence_map, matrix, similarity_cost, results, search_cost, requests],
+                            api_visibility="private", queue=False, show_progress="hidden")
+        after_answer(first.then, "similarity", meter=meter)
     return [(EMBEDDINGS, model)]

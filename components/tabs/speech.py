@@ -13,16 +13,20 @@ import gradio as gr
 
 from ..core.backend import default_model, model_or_default
 from ..core.errors import InputProblem
+from ..core.first_results import ExampleFiles
 from ..core.speech import TASKS, checked_options, takes_base64_json, transcribe_file
 from ..ui.endpoints import concurrency_limit
 from ..ui.errors import friendly_errors
+from ..ui.first_click import announce_loading, answer, model_notice, on_example
 from ..ui.how_it_works import panel
-from ..ui.models import announce_loading, model_dropdown
+from ..ui.models import model_dropdown
 from ..ui.panels import after_answer, cost_line, notice
 from ..ui.uploads import MAX_UPLOAD_BYTES, fetch_links_capped
 from ..workers_ai import SPEECH
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
+EXAMPLES = ["speech-fox.wav", "speech-weather.wav"]
+EXAMPLE_FILES = ExampleFiles(ASSETS / name for name in EXAMPLES)  # their answers are kept per backend and model
 
 LANGUAGES = [
     ("Detect automatically", ""), ("English", "en"), ("Spanish", "es"), ("French", "fr"), ("German", "de"),
@@ -66,6 +70,25 @@ async def transcribe(
     return transcript, vtt_path, srt_path, gr.Audio(value=audio, subtitles=vtt_path)
 
 
+@friendly_errors
+async def _example(audio: str | None, model: str, language: str, task: str, progress: gr.Progress = gr.Progress(),
+                   request: gr.Request | None = None):
+    """An example recording clicked: its transcript, subtitles and captioned playback at once, computed by
+    `transcribe` or kept from this backend's earlier answer with the same model and options."""
+    model = model_or_default(model, SPEECH)
+    language, task = checked_options(language, task)
+    example = EXAMPLE_FILES.key(audio)
+
+    async def run():
+        transcript, vtt_path, srt_path, _player = await transcribe(audio, model, language, task, progress, request)
+        return transcript, vtt_path, srt_path
+
+    (transcript, vtt_path, srt_path), cost, requests = await answer(
+        ("transcribe", model, language, task, example) if example else None, run, "transcribe", request,
+        "Transcribe", files=True)
+    return transcript, vtt_path, srt_path, gr.Audio(value=audio, subtitles=vtt_path), cost, requests
+
+
 class AudioInput(gr.Audio):
     """gr.Audio whose recordings named by link (MCP clients send links) are fetched with a size limit.
     `is_template` keeps the browser using the Audio component."""
@@ -104,12 +127,15 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
                 info="whisper-large-v3-turbo only: 'translate' gives English text whatever the spoken language.",
             )
             button = gr.Button("Transcribe", variant="primary")
-            gr.Examples(
-                [[str(ASSETS / "speech-fox.wav")], [str(ASSETS / "speech-weather.wav")]],
-                inputs=[recording],
-                cache_examples=False,  # caching would call the paid API at start-up (Spaces cache by default)
+            examples = gr.Examples(
+                [[str(ASSETS / name)] for name in EXAMPLES], inputs=[recording],
+                label="Try an example: one click shows its transcript",
+                # Gradio's cache would call the paid API at start-up (Spaces cache by default), for every backend
+                # alike: the answers are kept per backend by core/first_results.py instead (ui/first_click.py).
+                cache_examples=False,
             )
         with gr.Column():
+            model_notice(model)
             text = gr.Textbox(
                 label="Transcript", lines=6, interactive=False, buttons=["copy"], elem_id="speech-transcript"
             )
@@ -125,4 +151,6 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
         api_name="transcribe", concurrency_limit=concurrency_limit(),
     )
     after_answer(answered.then, "transcribe", cost=cost, requests=requests, meter=meter)
+    on_example(examples, _example, [recording, model, language, task], [text, vtt, srt, player], action="transcribe",
+               cost=cost, requests=requests, meter=meter)
     return [(SPEECH, model)]

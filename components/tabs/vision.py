@@ -12,17 +12,20 @@ import gradio as gr
 
 from ..core.backend import model_or_default
 from ..core.errors import InputProblem
+from ..core.first_results import ExampleFiles
 from ..core.vision import MAX_FILE_BYTES, check_file, classify_file
 from ..ui.endpoints import concurrency_limit
 from ..ui.errors import friendly_errors
+from ..ui.first_click import announce_loading, answer, model_notice, on_example
 from ..ui.how_it_works import panel
-from ..ui.models import announce_loading, model_dropdown
+from ..ui.models import model_dropdown
 from ..ui.panels import after_answer, cost_line, notice
 from ..ui.uploads import fetch_links_capped
 from ..workers_ai import VISION
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 EXAMPLES = ["cat-chelsea.png", "coffee-cup.png"]
+EXAMPLE_FILES = ExampleFiles(ASSETS / name for name in EXAMPLES)  # their answers are kept per backend and model
 
 
 class ImageInput(gr.Image):
@@ -68,6 +71,17 @@ async def classify(
     return await classify_file(image, model, request, before_request=lambda: announce_loading(model, progress))
 
 
+@friendly_errors
+async def _example(image: str | None, model: str, progress: gr.Progress = gr.Progress(),
+                   request: gr.Request | None = None):
+    """An example picture clicked: its labels at once, computed by `classify` or kept from this backend's earlier
+    answer with this model; with the cost line and the How-it-works text."""
+    model = model_or_default(model, VISION)
+    example = EXAMPLE_FILES.key(image)
+    return await answer(("classify", model, example) if example else None,
+                        lambda: classify(image, model, progress, request), "classify", request, "Classify")
+
+
 def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     """The Vision tab; each answer refreshes the header `meter` (if given). Returns its model dropdown, for the
     app to fill from the live catalogue."""
@@ -81,10 +95,14 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
             model = model_dropdown(VISION, info="Image Classification models from the live catalogue.")
             button = gr.Button("Classify", variant="primary")
         with gr.Column():
+            model_notice(model)
             labels = gr.Label(num_top_classes=5, label="Top 5 labels")
             cost = cost_line()
-    gr.Examples([[str(ASSETS / name)] for name in EXAMPLES], inputs=[image], label="Try an example")
+    examples = gr.Examples([[str(ASSETS / name)] for name in EXAMPLES], inputs=[image],
+                           label="Try an example: one click shows its labels")
     requests = panel("classify")
+    on_example(examples, _example, [image, model], [labels], action="classify", cost=cost, requests=requests,
+               meter=meter)
     for event in (
         button.click(classify, [image, model], labels, api_name="classify", concurrency_limit=concurrency_limit()),
         image.upload(classify, [image, model], labels, api_visibility="private", concurrency_limit=concurrency_limit()),

@@ -11,6 +11,26 @@ from ..core.usage import session_key, shared_ledger, visitor_key
 from ..workers_ai import FREE_NEURONS_PER_DAY, Settings, format_neurons
 
 
+# The "start here" line: each tab, in the order of the tab bar, and what it shows (one click on its example, or
+# opening it). A new tab is one line here.
+START_HERE: list[tuple[str, str]] = [
+    ("Chat", "streams an answer"),
+    ("Vision", "labels a photo"),
+    ("Speech", "transcribes, with subtitles"),
+    ("Embeddings", "compares sentences by meaning"),
+    ("Documents", "answers, citing sources"),
+    ("Playground", "runs any model of the catalogue: images, speech, translation"),
+    ("Cost", "prices it all"),
+]
+
+
+def start_here_html(tabs: list[tuple[str, str]] = START_HERE) -> str:
+    """'Start here: one click on an example — Chat streams an answer · Vision labels a photo · …'"""
+    items = " · ".join(f"<b>{html.escape(tab)}</b> {html.escape(shows)}" for tab, shows in tabs)
+    return (f'<p class="start-here" data-testid="start-here"><span class="start-here-lead">Start here:</span> '
+            f"one click on an example — {items}.</p>")
+
+
 def header_html(settings: Settings) -> str:
     state = {"local": "offline"}.get(settings.backend, "live" if settings.configured else "off")
     return f"""
@@ -21,6 +41,7 @@ def header_html(settings: Settings) -> str:
   </div>
   <span class="backend-badge backend-{state}" data-testid="backend-badge">{html.escape(backend_label(settings))}</span>
 </div>
+{start_here_html()}
 """
 
 
@@ -60,6 +81,9 @@ CSS = """
 .backend-live { background: #f6821f1a; border-color: #f6821f; color: var(--body-text-color); }
 .backend-off { background: var(--background-fill-secondary); }
 .backend-offline { background: #2563eb14; border-color: #2563eb; }
+.start-here { margin: 0 0 0.25rem; font-size: 0.85rem; line-height: 1.45; }
+.start-here-lead { font-weight: 700; color: #f6821f; }
+.loading-note { font-size: 0.85rem; opacity: 0.85; }
 .setup-notice { border-left: 4px solid #f6821f; padding-left: 0.75rem; }
 .answer-stats, .answer-cost { font-size: 0.85rem; opacity: 0.8; min-height: 1.5rem; }
 .usage-meter-block { margin-top: calc(-1 * var(--layout-gap)); }
