@@ -1,4 +1,4 @@
-"""The live model list per task (`GET …/ai/models/search`, every page), cached, with a built-in fallback."""
+"""The live model list (`GET …/ai/models/search`, every page), per task or whole, cached, with a built-in fallback."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class ModelInfo:
     description: str = ""
     deprecation_date: str | None = None
     beta: bool = False
+    task: str = ""  # the catalogue's task name: "Text Generation", "Text-to-Image"…; "" when not known
 
     @property
     def label(self) -> str:
@@ -43,11 +44,13 @@ class ModelInfo:
     @classmethod
     def from_item(cls, item: dict) -> ModelInfo:
         props = {p.get("property_id"): p.get("value") for p in item.get("properties") or [] if isinstance(p, dict)}
+        task = item.get("task")
         return cls(
             name=str(item["name"]),
             description=str(item.get("description") or ""),
             deprecation_date=props.get("planned_deprecation_date") or None,
             beta=str(props.get("beta", "")).lower() == "true",
+            task=str(task.get("name") or "") if isinstance(task, dict) else "",
         )
 
 
@@ -56,20 +59,34 @@ def default_model(task: str, backend: str = "cloudflare") -> str:
 
 
 def builtin_models(task: str, backend: str = "cloudflare") -> list[ModelInfo]:
-    return [ModelInfo(name) for name in _TABLE[backend][task]["models"]]
+    return [ModelInfo(name, task=task) for name in _TABLE[backend][task]["models"]]
+
+
+def builtin_catalogue(backend: str = "cloudflare") -> list[ModelInfo]:
+    """Every built-in model of `backend`, every task (what `Catalogue.all_models` falls back on)."""
+    return [model for task in _TABLE[backend] for model in builtin_models(task, backend)]
+
+
+ALL = None  # `Catalogue`'s key for the whole catalogue, every task
 
 
 class Catalogue:
-    """Models per task from the live catalogue, cached for `ttl` seconds; the built-in table on failure."""
+    """Models per task, or all of them, from the live catalogue, cached for `ttl` seconds; the built-in table
+    on failure."""
 
     def __init__(self, client, ttl: float = 600.0, retry_after_failure: float = 60.0) -> None:
         self._client = client
         self._ttl = ttl
         self._retry_after_failure = retry_after_failure
-        self._cache: dict[str, tuple[float, list[ModelInfo]]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._cache: dict[str | None, tuple[float, list[ModelInfo]]] = {}
+        self._locks: dict[str | None, asyncio.Lock] = {}
 
-    async def models(self, task: str) -> list[ModelInfo]:
+    async def all_models(self) -> list[ModelInfo]:
+        """Every model of every task (each with its `task`), sorted by task, deprecated last, then name."""
+        return await self.models(ALL)
+
+    async def models(self, task: str | None) -> list[ModelInfo]:
+        """The models of `task` (`ALL`, None: every task)."""
         cached = self._cache.get(task)
         if cached and cached[0] > time.monotonic():
             return cached[1]
@@ -81,16 +98,24 @@ class Catalogue:
             try:
                 models, ttl = await self._fetch(task), self._ttl
             except WorkersAIError as exc:
-                log.warning("model catalogue for %s unavailable (%s): using the built-in list", task, exc)
-                models, ttl = builtin_models(task, self._client.settings.backend), self._retry_after_failure
+                log.warning("model catalogue for %s unavailable (%s): using the built-in list", task or "all tasks",
+                            exc)
+                models, ttl = self._builtin(task), self._retry_after_failure
             self._cache[task] = (time.monotonic() + ttl, models)
             return models
 
-    async def _fetch(self, task: str) -> list[ModelInfo]:
+    def _builtin(self, task: str | None) -> list[ModelInfo]:
+        backend = self._client.settings.backend
+        if task is ALL:
+            return builtin_catalogue(backend)
+        return builtin_models(task, backend) if task in _TABLE[backend] else []
+
+    async def _fetch(self, task: str | None) -> list[ModelInfo]:
         found: dict[str, ModelInfo] = {}
+        query = {} if task is ALL else {"task": task}
         for page in range(1, MAX_PAGES + 1):
             items, info = await self._client.get_list(
-                self._client.settings.models_url, {"task": task, "per_page": PER_PAGE, "page": page}
+                self._client.settings.models_url, {**query, "per_page": PER_PAGE, "page": page}
             )
             for item in items:
                 if isinstance(item, dict) and item.get("name"):
@@ -101,7 +126,7 @@ class Catalogue:
         models = [model for model in found.values() if is_model_id(model.name)]  # never offer an id runs refuse
         if not models:
             raise ProtocolError("The model catalogue is empty for this task.")
-        return sorted(models, key=lambda m: (m.deprecation_date is not None, m.name))
+        return sorted(models, key=lambda m: (task is ALL and m.task, m.deprecation_date is not None, m.name))
 
 
 def _last_page(items: list, info: dict, seen: int) -> bool:

@@ -65,6 +65,11 @@ class Settings:
         """The catalogue lives on the REST API, also when runs go through a gateway."""
         return f"{self.base_url}/accounts/{self.account_id}/ai/models/search"
 
+    @property
+    def schema_url(self) -> str:
+        """One model's input/output JSON Schemas (`?model=…`); on the REST API, like the catalogue."""
+        return f"{self.base_url}/accounts/{self.account_id}/ai/models/schema"
+
     def headers(self) -> dict[str, str]:
         headers = {"authorization": f"Bearer {self.api_token}"}
         if self.gateway_id and self.gateway_token:

@@ -8,7 +8,9 @@ Where the amounts come from (the callers decide, this module only multiplies):
 - chat: the `usage` the stream reports (prompt and completion tokens);
 - embeddings: Workers AI reports no token counts, so they are counted (components/tokens.py), or bounded by
   `token_bound`: no tokeniser makes more tokens than the text has UTF-8 bytes;
-- speech: the recording's duration; image classification: one image per call.
+- speech: the recording's duration; image classification: one image per call;
+- media (the Playground, components/workers_ai/_run_cost.py): 512×512 tiles and steps of a generated image,
+  characters spoken, minutes of audio made; or, better, the `cf-ai-neurons` header the answer carried.
 
 A model without a price is "price unknown", never a guess. The offline engine's models are priced as the
 Cloudflare model they stand in for (`stand_ins` in prices.json), so offline answers show what they would cost.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -37,18 +39,39 @@ _UNITS = {
     "per_audio_minute": 60,  # amounts in seconds
     "per_m_images": 1_000_000,
 }
+# The units of generated media, kept in `Price.media_rates` (components/core/costs.py lists `rates` by `_UNITS`).
+_MEDIA_UNITS = {
+    "per_512_tile": 1,  # a 512×512 part of a generated image (a part tile counts whole)
+    "per_step": 1,  # a diffusion step
+    "per_k_characters": 1_000,  # amounts in characters
+}
+UNIT_LABELS: Mapping[str, str] = MappingProxyType({
+    "per_m_input_tokens": "per million input tokens",
+    "per_m_output_tokens": "per million output tokens",
+    "per_audio_minute": "per audio minute",
+    "per_m_images": "per million images",
+    "per_512_tile": "per 512×512 tile",
+    "per_step": "per step",
+    "per_k_characters": "per 1,000 characters",
+})
 
 
 @dataclass(frozen=True)
 class Price:
-    """The neuron rates of one Cloudflare model, keyed by unit (see `_UNITS`)."""
+    """The neuron rates of one Cloudflare model, keyed by unit: `rates` in tokens, audio and images (`_UNITS`),
+    `media_rates` in tiles, steps and characters (`_MEDIA_UNITS`); `defaults` are the width, height and steps a
+    run gets when it does not say (an image model's)."""
 
     model: str
     rates: Mapping[str, float]
+    media_rates: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    defaults: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
 PRICES: Mapping[str, Price] = MappingProxyType({
-    name: Price(name, MappingProxyType({unit: float(entry[unit]) for unit in _UNITS if unit in entry}))
+    name: Price(name, MappingProxyType({unit: float(entry[unit]) for unit in _UNITS if unit in entry}),
+                MappingProxyType({unit: float(entry[unit]) for unit in _MEDIA_UNITS if unit in entry}),
+                MappingProxyType(dict(entry.get("defaults", {}))))
     for name, entry in _TABLE["models"].items()
 })
 STAND_INS: Mapping[str, str] = MappingProxyType(dict(_TABLE["stand_ins"]))
@@ -83,6 +106,7 @@ class Estimate:
     neurons: float | None
     priced_as: str | None = None  # the Cloudflare model whose price was used (a stand-in for offline models)
     basis: str = ""  # what was counted: "1,000 → 500 tokens", "90 s of audio", "1 image"
+    measured: bool = False  # True: the figure is what Workers AI said the call cost (`cf-ai-neurons`)
 
     @property
     def known(self) -> bool:
@@ -97,6 +121,9 @@ class Estimate:
         `basis=False` leaves out what was counted, for a line that shows it already."""
         if self.neurons is None:
             return f"price unknown for {short_name(self.model)}"
+        if self.measured:
+            text = f"{format_neurons(self.neurons)} neurons ≈ {format_usd(self.usd)} (measured by Workers AI)"
+            return f"{text} · {self.basis}" if basis and self.basis else text
         text = f"est. {format_neurons(self.neurons)} neurons ≈ {format_usd(self.usd)}"
         if offline:
             text = f"Workers AI would charge {text}"
@@ -106,7 +133,8 @@ class Estimate:
 
 
 def estimate(
-    model: str, *, input_tokens: int = 0, output_tokens: int = 0, audio_seconds: float = 0.0, images: int = 0
+    model: str, *, input_tokens: int = 0, output_tokens: int = 0, audio_seconds: float = 0.0, images: int = 0,
+    tiles: int = 0, steps: int = 0, characters: int = 0,
 ) -> Estimate:
     """Neurons for a call to `model` that used these amounts. Unknown when the model has no price, or has
     none for one of the amounts used (an image sent to a text model)."""
@@ -115,18 +143,34 @@ def estimate(
         "per_m_output_tokens": output_tokens,
         "per_audio_minute": audio_seconds,
         "per_m_images": images,
+        "per_512_tile": tiles,
+        "per_step": steps,
+        "per_k_characters": characters,
     }
-    basis = _basis(input_tokens, output_tokens, audio_seconds, images)
+    basis = ", ".join(filter(None, (_basis(input_tokens, output_tokens, audio_seconds, images),
+                                    _media_basis(tiles, steps, characters))))
     price = price_of(model)
     if price is None:
         return Estimate(model, None, None, basis)
+    rates, per = {**price.rates, **price.media_rates}, {**_UNITS, **_MEDIA_UNITS}
     neurons = 0.0
     for unit, amount in amounts.items():
         if amount:
-            if unit not in price.rates:
+            if unit not in rates:
                 return Estimate(model, None, price.model, basis)
-            neurons += price.rates[unit] * amount / _UNITS[unit]
+            neurons += rates[unit] * amount / per[unit]
     return Estimate(model, neurons, price.model, basis)
+
+
+def _media_basis(tiles: int, steps: int, characters: int) -> str:
+    parts = []
+    if tiles:
+        parts.append("1 tile of 512×512" if tiles == 1 else f"{tiles:,} tiles of 512×512")
+    if steps:
+        parts.append("1 step" if steps == 1 else f"{steps:,} steps")
+    if characters:
+        parts.append("1 character" if characters == 1 else f"{characters:,} characters")
+    return ", ".join(parts)
 
 
 def _basis(input_tokens: int, output_tokens: int, audio_seconds: float, images: int) -> str:

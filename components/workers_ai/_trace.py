@@ -11,7 +11,9 @@ replaced by `{account_id}` before anything is stored.
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import threading
 import time
 from collections import OrderedDict
@@ -111,11 +113,11 @@ def answered(entry: SentRequest | None, response: httpx.Response | None, seconds
     if response is not None:
         entry.status = response.status_code
         entry.answer_type = response.headers.get("content-type", "").split(";")[0]
-        entry.neurons = _neurons(response.headers.get("cf-ai-neurons"))
+        entry.neurons = parse_neurons(response.headers.get("cf-ai-neurons"))
     entry.failure = failure
 
 
-def _neurons(value: str | None) -> float | None:
+def parse_neurons(value: str | None) -> float | None:
     """The `cf-ai-neurons` header as a number, or None when absent or not a sensible one."""
     try:
         neurons = float(value) if value is not None else None
@@ -139,3 +141,19 @@ def shorten(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: shorten(item) for key, item in value.items()}
     return value
+
+
+def curl_command(entry: SentRequest, file_name: str = "input.bin") -> str:
+    """The request as a curl command a developer can paste: the account id and tokens as environment variables,
+    a JSON body as sent (its long values shortened, as recorded), a binary body as a reference to a file
+    (`--data-binary @input.bin`), never its bytes."""
+    url = entry.url.replace("{account_id}", "$CLOUDFLARE_ACCOUNT_ID")
+    parts = [f'curl -X {entry.method} "{url}"', '-H "Authorization: Bearer $CLOUDFLARE_API_TOKEN"']
+    parts += [f'-H "{name}: Bearer $CLOUDFLARE_AI_GATEWAY_TOKEN"' for name in entry.extra_headers]
+    if entry.content_type:
+        parts.append(f"-H {shlex.quote('Content-Type: ' + entry.content_type)}")
+    if entry.body_json is not None:
+        parts.append(f"--data {shlex.quote(json.dumps(entry.body_json, ensure_ascii=False))}")
+    elif entry.body_bytes:
+        parts.append(f"--data-binary @{shlex.quote(file_name)}")
+    return " \\\n  ".join(parts)

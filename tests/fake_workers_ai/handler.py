@@ -109,6 +109,12 @@ class Handler(BaseHTTPRequestHandler):
         self.fake._untrack(self.connection)
         super().finish()
 
+    def handle(self):
+        try:
+            super().handle()
+        except ConnectionError:  # the client dropped an idle keep-alive connection: nothing to answer
+            self.close_connection = True
+
     def log_message(self, format, *args):
         if self.fake.log:
             super().log_message(format, *args)
