@@ -28,7 +28,8 @@ def test_the_header_is_the_cost_and_says_it_was_measured():
     output = ModelOutput(result={"image": "…"}, content_type="application/json", neurons=12.5)
     cost = run_estimate(FLUX, {"prompt": "a fox", "steps": 2}, output)
     assert cost.neurons == 12.5 and cost.measured and cost.basis == "4 tiles of 512×512, 2 steps"
-    assert cost.describe() == "12.5 neurons ≈ $0.00014 (measured by Workers AI) · 4 tiles of 512×512, 2 steps"
+    assert cost.describe() == "12.5 neurons ≈ $0.00014 · 4 tiles of 512×512, 2 steps · as reported by Cloudflare"
+    assert cost.describe(basis=False) == "12.5 neurons ≈ $0.00014 · as reported by Cloudflare"
     unpriced = run_estimate("@cf/facebook/detr-resnet-50", b"...", ModelOutput(result=[], neurons=0.4))
     assert unpriced.neurons == 0.4 and unpriced.measured  # a measured cost needs no price list
 

@@ -31,6 +31,7 @@ USD_PER_NEURON: float = _TABLE["usd_per_1000_neurons"] / 1000
 FREE_NEURONS_PER_DAY: int = _TABLE["free_neurons_per_day"]
 # Tokens a chat template adds around each message (role markers, separators): Llama 3 adds 4-5, a margin on top.
 TEMPLATE_TOKENS_PER_MESSAGE = 8
+REPORTED = "as reported by Cloudflare"  # how a cost taken from the `cf-ai-neurons` header is marked
 
 # The units a rate can be given in, and how many of the call's amounts make one unit.
 _UNITS = {
@@ -106,7 +107,7 @@ class Estimate:
     neurons: float | None
     priced_as: str | None = None  # the Cloudflare model whose price was used (a stand-in for offline models)
     basis: str = ""  # what was counted: "1,000 → 500 tokens", "90 s of audio", "1 image"
-    measured: bool = False  # True: the figure is what Workers AI said the call cost (`cf-ai-neurons`)
+    measured: bool = False  # True: the figure is what Cloudflare said the call cost (`cf-ai-neurons`), no estimate
 
     @property
     def known(self) -> bool:
@@ -121,9 +122,12 @@ class Estimate:
         `basis=False` leaves out what was counted, for a line that shows it already."""
         if self.neurons is None:
             return f"price unknown for {short_name(self.model)}"
-        if self.measured:
-            text = f"{format_neurons(self.neurons)} neurons ≈ {format_usd(self.usd)} (measured by Workers AI)"
-            return f"{text} · {self.basis}" if basis and self.basis else text
+        if self.measured:  # worded as components/core/usage.py words a cost the answers reported
+            text = f"{format_neurons(self.neurons)} neurons ≈ {format_usd(self.usd)}"
+            shown = self.basis if basis and self.basis else ""
+            if REPORTED not in shown:
+                shown = f"{shown} · {REPORTED}".lstrip(" ·")
+            return f"{text} · {shown}"
         text = f"est. {format_neurons(self.neurons)} neurons ≈ {format_usd(self.usd)}"
         if offline:
             text = f"Workers AI would charge {text}"
