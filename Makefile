@@ -35,8 +35,8 @@ system-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium espeak-ng >/dev/null; }
 
-# README pictures, from the running app against the fake server, in headless Chromium: every tab, two in
-# dark mode, two at phone width (390 px).
+# README pictures, from the running app against the fake server, in headless Chromium: every tab as a new visitor
+# sees it after one click (tests/first_clicks.py), two in dark mode, two at phone width (390 px).
 screenshots: $(TEST_DEPS) system-deps
 	$(PY) -m tests.make_screenshots
 	$(PY) -m tests.make_screenshots --dark --only vision,embeddings

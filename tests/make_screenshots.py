@@ -1,7 +1,8 @@
 """Regenerate the README screenshots from the running app: `make screenshots`.
 
-Starts the fake Workers AI server and the app on loopback, drives each tab in headless Chromium the way a
-visitor would, and saves one PNG per tab in assets/screenshots/. Nothing leaves the machine.
+Starts the fake Workers AI server and the app on loopback, gives each tab in headless Chromium the one click a new
+visitor gives it (tests/first_clicks.py: an example, or opening the tab) and saves one PNG per tab of what that click
+shows, in assets/screenshots/. Nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -25,12 +27,23 @@ SAMPLE_REPLY = (
     "- *Pay per use*: priced in neurons, with 10,000 free every day.\n"
     "- *Everywhere*: chat, vision, speech and embeddings behind one REST API."
 )
+# What the fake's chat model says per screenshot (the chat example's reply otherwise): the Documents example asks
+# about the sample coffee machine's error E3, answered from its care guide (assets/documents/make_pdf.py).
+REPLIES = {
+    "documents": "**E3** means the pump has run for 60 seconds without a break [1]. It usually happens when the "
+                 "coffee is ground far too fine or the blind basket was left in: switch the machine off for ten "
+                 "minutes, then grind coarser [1].",
+}
 
 
-def shoot(url: str, out: Path, width: int, dark: bool, only: set[str] | None = None) -> list[Path]:
+def shoot(url: str, out: Path, width: int, dark: bool, only: set[str] | None = None,
+          before: Callable[[str], None] | None = None) -> list[Path]:
+    """One PNG per tab, each showing what a new visitor sees after that tab's one click (tests/first_clicks.py);
+    `before(name)` runs before each (the fake's reply for it)."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM_ARGS, open_tab
+    from tests.browser import CHROMIUM_ARGS
+    from tests.first_clicks import FIRST_CLICKS, first_click
 
     out.mkdir(parents=True, exist_ok=True)
     suffix = ("-phone" if width <= PHONE_WIDTH else "") + ("-dark" if dark else "")
@@ -40,55 +53,31 @@ def shoot(url: str, out: Path, width: int, dark: bool, only: set[str] | None = N
         page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme="dark" if dark else "light")
         page.goto(url + ("?__theme=dark" if dark else ""), wait_until="load")
         page.wait_for_selector('[data-testid="backend-badge"]', timeout=30_000)
-
-        def save(name: str):
-            if only and name not in only:
-                return
-            path = out / f"{name}{suffix}.png"
+        for step in FIRST_CLICKS:
+            if only and step.name not in only:
+                continue
+            if before is not None:
+                before(step.name)
+            panel = first_click(page, step)
+            if step.name in EXTRAS:
+                EXTRAS[step.name](page, panel)
+            page.wait_for_timeout(1500)  # let the last updates (meter, input boxes, plots) settle
+            path = out / f"{step.name}{suffix}.png"
             page.screenshot(path=str(path), full_page=True)
             saved.append(path)
-
-        page.locator("#chat-input textarea").fill("Explain Workers AI in one paragraph.")
-        page.keyboard.press("Enter")
-        page.wait_for_selector(".answer-stats :text('tokens/s')", timeout=30_000)
-        page.wait_for_timeout(1500)  # let the input box finish its post-answer refresh
-        save("chat")
-
-        open_tab(page, "Vision")
-        page.locator("#vision-input input[type=file]").set_input_files(str(ROOT / "assets" / "cat-chelsea.png"))
-        page.wait_for_selector('[data-testid="label-output-value"]', timeout=30_000)
-        page.locator('[role="tabpanel"]:visible').get_by_text("How it works: the request sent").click()  # show it
-        page.wait_for_selector(".sent-requests :text('Content-Type: application/octet-stream')", timeout=30_000)
-        save("vision")
-
-        open_tab(page, "Speech")
-        page.locator("#speech-input").get_by_label("Upload file").click()
-        page.locator("#speech-input input[type=file]").set_input_files(str(ROOT / "assets" / "speech-fox.wav"))
-        page.get_by_role("button", name="Transcribe").click()
-        page.wait_for_function(
-            "() => document.querySelector('#speech-transcript textarea').value.length > 0", timeout=30_000)
-        save("speech")
-
-        open_tab(page, "Embeddings")
-        page.get_by_role("button", name="Compare").click()
-        page.wait_for_selector(".js-plotly-plot", timeout=30_000)
-        page.get_by_role("button", name="Search").click()
-        page.wait_for_timeout(1500)
-        save("embeddings")
-
-        open_tab(page, "Documents")
-        page.locator("#documents-question textarea").fill("Why does the Brava show error E3, and how is it fixed?")
-        page.locator("#documents-ask").click()
-        page.wait_for_selector("#documents-sources :text('[1]')", timeout=60_000)
-        page.wait_for_timeout(1500)
-        save("documents")
-
-        open_tab(page, "Cost")
-        page.get_by_role("button", name="Calculate").click()
-        page.wait_for_timeout(1500)
-        save("cost")
         browser.close()
     return saved
+
+
+def _show_the_request(page, panel) -> None:
+    """Vision: the How-it-works panel open on the request the click sent (the raw bytes of the picture)."""
+    from playwright.sync_api import expect
+
+    panel.get_by_text("How it works: the request sent").click()
+    expect(panel.locator("div.block.sent-requests")).to_contain_text("Content-Type: application/octet-stream")
+
+
+EXTRAS = {"vision": _show_the_request}  # what a screenshot shows beyond the first click
 
 
 def main() -> None:
@@ -104,11 +93,14 @@ def main() -> None:
 
     with FakeWorkersAI(account_id=ACCOUNT_ID, token=TOKEN) as fake:
         fake.token_delay = 0.01
-        fake.stream_tokens = [w + " " for w in SAMPLE_REPLY.split(" ")]
+
+        def reply_for(name: str) -> None:
+            fake.stream_tokens = [w + " " for w in REPLIES.get(name, SAMPLE_REPLY).split(" ")]
+
         demo, url = launch_app(workers_ai.WorkersAI(make_settings(fake)))
         try:
             only = set(args.only.split(",")) if args.only else None
-            for path in shoot(url, args.out, args.width, args.dark, only):
+            for path in shoot(url, args.out, args.width, args.dark, only, reply_for):
                 print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
         finally:
             demo.close()
