@@ -28,7 +28,6 @@ import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import aclosing
 from typing import Any
 
 import numpy as np
@@ -43,6 +42,7 @@ from .wire import (
     SSE,
     ApiError,
     EngineResponse,
+    StreamedAnswer,
     bad_input,
     busy,
     envelope,
@@ -162,10 +162,9 @@ class LocalEngine:
     # ── running a model: the three calls every route shares ──────────────────────────────────────
 
     async def open_generation(self, model: LocalModel, messages: list[dict], options: dict,
-                              reject_if_busy: bool = False) -> AsyncIterator[dict]:
-        """Start generating and return the model's events (`{"text"}` per token, then `{"text": "", "usage",
-        "finish_reason"}`). The first token is made before this returns, so a bad input raises here, as an error
-        answer rather than a broken stream. Closing the events stops generating and frees the model."""
+                              reject_if_busy: bool = False) -> Generation:
+        """Start generating: the first token is made before this returns, so a bad input raises here, as an error
+        answer rather than a broken stream. The Generation holds the model until it ends or is closed."""
         gate = self._gate(model)
         await gate.acquire(reject_if_busy)
         try:
@@ -175,18 +174,7 @@ class LocalEngine:
         except BaseException:
             gate.release()
             raise
-        return self._events(model, gate, tokens, first)
-
-    async def _events(self, model: LocalModel, gate: _Gate, tokens, item) -> AsyncIterator[dict]:
-        try:
-            while item is not None:
-                yield item
-                item = await self._in_pool(model, lambda: next(tokens, None))
-        finally:  # also when the reader goes away mid-stream: stop generating, free the model
-            try:
-                await self._in_pool(model, tokens.close)
-            finally:
-                gate.release()
+        return Generation(self, model, gate, tokens, first)
 
     async def complete(self, model: LocalModel, messages: list[dict], options: dict,
                        reject_if_busy: bool = False) -> dict:
@@ -207,7 +195,7 @@ class LocalEngine:
             messages, options, stream = generation_request(payload)
             if stream:
                 events = await self.open_generation(model, messages, options, reject)
-                return EngineResponse(200, dict(SSE), stream=_workers_ai_sse(events))
+                return EngineResponse(200, dict(SSE), stream=StreamedAnswer(_workers_ai_sse(events), events))
             reply = await self.complete(model, messages, options, reject)
             result = {"response": reply["response"], "usage": reply["usage"]}
         elif model.task == EMBEDDINGS:
@@ -245,15 +233,55 @@ class LocalEngine:
             raise bad_input(str(exc)) from exc
 
 
-async def _workers_ai_sse(events: AsyncIterator[dict]) -> AsyncIterator[bytes]:
+class Generation:
+    """A reply being generated, as an async iterator of the model's events: `{"text"}` per token, then `{"text": "",
+    "usage", "finish_reason"}`. Its end, `aclose()`, or (last resort) its loss stops generating and frees the model."""
+
+    def __init__(self, engine: LocalEngine, model: LocalModel, gate: _Gate, tokens, first: dict | None) -> None:
+        self._engine, self._model, self._gate, self._tokens = engine, model, gate, tokens
+        self._pending = first  # made before the answer began
+        self._loop = asyncio.get_running_loop()
+        self._open = True
+
+    def __aiter__(self) -> Generation:
+        return self
+
+    async def __anext__(self) -> dict:
+        item, self._pending = self._pending, None
+        if item is None and self._open:
+            item = await self._engine._in_pool(self._model, lambda: next(self._tokens, None))
+        if item is None:
+            await self.aclose()
+            raise StopAsyncIteration
+        return item
+
+    async def aclose(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        try:
+            await self._engine._in_pool(self._model, self._tokens.close)
+        finally:
+            self._gate.release()
+
+    def __del__(self) -> None:  # dropped unclosed (a served reader gone before the first byte): free the model anyway
+        if getattr(self, "_open", False):
+            self._open = False
+            try:
+                self._tokens.close()
+                self._loop.call_soon_threadsafe(self._gate.release)
+            except (RuntimeError, ValueError):  # the loop is closed (and its gate with it), or the model is mid-token
+                pass
+
+
+async def _workers_ai_sse(events: Generation) -> AsyncIterator[bytes]:
     """Each token as Workers AI sends it: `data: {"response": …}`, usage last, then `[DONE]`."""
-    async with aclosing(events):
-        async for item in events:
-            event = {"response": item.get("text", "")}
-            if item.get("usage"):
-                event["usage"] = item["usage"]
-            yield b"data: " + json.dumps(event, ensure_ascii=False).encode() + b"\n\n"
-        yield b"data: [DONE]\n\n"
+    async for item in events:
+        event = {"response": item.get("text", "")}
+        if item.get("usage"):
+            event["usage"] = item["usage"]
+        yield b"data: " + json.dumps(event, ensure_ascii=False).encode() + b"\n\n"
+    yield b"data: [DONE]\n\n"
 
 
 def _positive(query: dict, name: str, default: int) -> int:

@@ -22,12 +22,11 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from ..workers_ai import CHAT, EMBEDDINGS
 from .inputs import embedding_texts, generation_request, json_object, reject_if_busy
-from .wire import BAD_INPUT, JSON, SSE, ApiError, EngineResponse, bad_input
+from .wire import BAD_INPUT, JSON, SSE, ApiError, EngineResponse, StreamedAnswer, bad_input
 
 if TYPE_CHECKING:
     from .engine import LocalEngine
@@ -139,7 +138,13 @@ def _generation(payload: dict) -> dict:
 
 async def _chat(engine: LocalEngine, payload: dict) -> EngineResponse:
     model = _model(engine, payload.get("model"), CHAT)
-    messages, options, stream = generation_request(_generation(payload))
+    try:
+        messages, options, stream = generation_request(_generation(payload))
+    except ApiError as error:  # name the parameter as the caller did
+        if error.param == "max_tokens" and payload.get("max_completion_tokens") is not None:
+            error.param, error.message = "max_completion_tokens", error.message.replace("max_tokens",
+                                                                                        "max_completion_tokens")
+        raise
     reject = reject_if_busy(payload)
     head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": model.name}
     if not stream:
@@ -153,7 +158,7 @@ async def _chat(engine: LocalEngine, payload: dict) -> EngineResponse:
         raise bad_input("'stream_options' must be an object", "stream_options")
     usage = bool((stream_options or {}).get("include_usage"))
     events = await engine.open_generation(model, messages, options, reject)
-    return EngineResponse(200, dict(SSE), stream=_chunks(events, head, usage))
+    return EngineResponse(200, dict(SSE), stream=StreamedAnswer(_chunks(events, head, usage), events))
 
 
 async def _chunks(events: AsyncIterator[dict], head: dict, include_usage: bool) -> AsyncIterator[bytes]:
@@ -167,16 +172,15 @@ async def _chunks(events: AsyncIterator[dict], head: dict, include_usage: bool) 
         tail = {"choices": choices, "usage": usage} if include_usage else {"choices": choices}
         return b"data: " + (prefix + ", " + json.dumps(tail, ensure_ascii=False)[1:]).encode() + b"\n\n"
 
-    async with aclosing(events):
-        yield chunk({"role": "assistant", "content": ""})
-        async for event in events:
-            if event.get("text"):
-                yield chunk({"content": event["text"]})
-            if event.get("usage"):
-                yield chunk({}, event.get("finish_reason") or "stop")
-                if include_usage:
-                    yield chunk(None, usage=event["usage"])
-        yield b"data: [DONE]\n\n"
+    yield chunk({"role": "assistant", "content": ""})
+    async for event in events:
+        if event.get("text"):
+            yield chunk({"content": event["text"]})
+        if event.get("usage"):
+            yield chunk({}, event.get("finish_reason") or "stop")
+            if include_usage:
+                yield chunk(None, usage=event["usage"])
+    yield b"data: [DONE]\n\n"
 
 
 # ── embeddings ───────────────────────────────────────────────────────────────────────────────────

@@ -54,6 +54,31 @@ class EngineResponse:
     stream: AsyncIterator[bytes] | None = None
 
 
+class StreamedAnswer:
+    """The bytes of a streamed answer, framed from a model's events. Closing it closes the events too, even when no
+    byte was read (an async generator never started would skip its cleanup): the model is freed however the reader
+    leaves — done, gone mid-stream, or gone before the first byte."""
+
+    def __init__(self, frames: AsyncIterator[bytes], events) -> None:
+        self._frames, self._events = frames, events
+
+    def __aiter__(self) -> StreamedAnswer:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._frames.__anext__()
+        except BaseException:  # the end, a failure, or the reader cancelled: free the model now
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        try:
+            await self._frames.aclose()
+        finally:
+            await self._events.aclose()
+
+
 def envelope(result: Any = None, errors: list | None = None, **extra) -> bytes:
     return json.dumps(
         {"result": result if result is not None else {}, "success": not errors, "errors": errors or [],
