@@ -1,7 +1,8 @@
 """Input and output JSON Schemas of the fake's media models: text-to-image, text-to-speech, translation, object
 detection. Copied in structure from Cloudflare's published ones (cloudflare/cloudflare-docs,
 src/content/workers-ai-models/{flux-1-schnell,stable-diffusion-xl-lightning,melotts,aura-1,aura-2-en,m2m100-1.2b,
-detr-resnet-50}.json), with three additions where the published schema is silent and the service is not:
+detr-resnet-50}.json), with four additions where the published schema is silent and the service is not:
+- flux's `steps` says its `default` (4) as a keyword, not only in its description;
 - m2m100's `source_lang`/`target_lang` list the model's 100 language codes as an `enum` (the published schema
   says only "a language code");
 - melotts' `lang` lists MeloTTS's languages;
