@@ -22,15 +22,14 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..workers_ai import CHAT, EMBEDDINGS
 from .inputs import embedding_texts, generation_request, json_object, reject_if_busy
+from .models import LocalModel
 from .wire import BAD_INPUT, JSON, SSE, ApiError, EngineResponse, StreamedAnswer, bad_input
 
-if TYPE_CHECKING:
-    from .engine import LocalEngine
-    from .models import LocalModel
+LocalEngine = Any  # engine.py's LocalEngine, which imports this module: named here for the reader only
 
 _V1 = re.compile(r"^/client/v4/accounts/(?P<account>[^/]+)/ai/v1(?P<route>/.*)?$")
 _SAMPLING = ("temperature", "top_p", "seed", "frequency_penalty", "presence_penalty")
