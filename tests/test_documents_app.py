@@ -168,16 +168,6 @@ def test_a_bad_file_is_refused_by_name_and_stores_nothing(api, tmp_path):
         api.predict([handle_file(str(good)), handle_file(str(empty))], "", "", api_name="/add_documents")
 
 
-def test_one_visitor_cannot_fill_the_disk_with_new_collections(client, monkeypatch):
-    """Collections are free to make, so the quota that bounds the disk is per visitor and day, across them all."""
-    monkeypatch.setattr(ingest, "MAX_CHUNKS_PER_VISITOR_A_DAY", 2)
-    monkeypatch.setattr(ingest, "_added_today", {})
-    run(ingest.add([], "# One\n\nThe first note.", ""))
-    run(ingest.add([], "# Two\n\nThe second note.", ""))
-    with pytest.raises(InputProblem, match="at most 2 a day from one visitor"):
-        run(ingest.add([], "# Three\n\nThe third note.", ""))
-
-
 def test_passages_that_open_alike_reach_the_model_once():
     alike = "The Brava Duo is a fictional dual-boiler espresso machine. " * 5
     sources = [answers.Source(1, "a.pdf", 1, "", 0.5, alike + "First ending."),

@@ -10,7 +10,9 @@ processes on one budget never both spend its last neurons. A crash mid-write lea
 Tables:
     spend(day, kind, key, neurons, calls)      kind: 'total' (key ''), 'visitor' (a keyed hash), 'model' (task\tmodel)
     reservations(id, day, visitor, neurons, pid, created)
-Visitor rows end with their UTC day (removed when the next day starts); reservations left by a process that
+    counts(day, kind, key, amount)             daily quotas that are not neurons: kind 'chunks' (documents added
+                                               by a visitor, key their keyed hash)
+Visitor rows and counts end with their UTC day (removed when the next day starts); reservations left by a process that
 died, or older than `STALE_SECONDS`, are dropped, so a crash cannot hold budget for ever.
 
 Failures are `LedgerUnavailable`: the ledger decides what that means (refuse metered calls while a budget is set).
@@ -38,6 +40,10 @@ CREATE TABLE IF NOT EXISTS spend (
 CREATE TABLE IF NOT EXISTS reservations (
     id INTEGER PRIMARY KEY AUTOINCREMENT, day TEXT NOT NULL, visitor TEXT NOT NULL,
     neurons REAL NOT NULL, pid INTEGER NOT NULL, created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counts (
+    day TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, amount INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, kind, key)
 );
 """
 
@@ -144,6 +150,19 @@ def charge(db: sqlite3.Connection, day: str, visitor: str, model_key: str | None
                    " calls = calls + 1", (day, kind, key, amount))
     # Visitor rows end with their day: the map of who spent what never outgrows one day's visitors.
     db.execute("DELETE FROM spend WHERE kind='visitor' AND day < ?", (day,))
+
+
+def counted(db: sqlite3.Connection, day: str, kind: str, key: str) -> int:
+    row = db.execute("SELECT amount FROM counts WHERE day=? AND kind=? AND key=?", (day, kind, key)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def count(db: sqlite3.Connection, day: str, kind: str, key: str, amount: int) -> None:
+    """Add `amount` (negative: give back) to `key`'s count of `kind` on `day`; earlier days' counts go."""
+    db.execute("INSERT INTO counts (day, kind, key, amount) VALUES (?, ?, ?, max(?, 0))"
+               " ON CONFLICT (day, kind, key) DO UPDATE SET amount = max(amount + ?, 0)",
+               (day, kind, key, amount, amount))
+    db.execute("DELETE FROM counts WHERE day < ?", (day,))
 
 
 def _drop_stale(db: sqlite3.Connection) -> None:

@@ -202,6 +202,27 @@ class Ledger:
                 spent[key] = spent.get(key, 0.0) + actual.neurons
                 _remember(self._sessions, reservation.session, (day, spent))
 
+    def take(self, visitor: str, kind: str, amount: int, limit: int | None = None) -> tuple[bool, int]:
+        """Add `amount` to `visitor`'s count of `kind` today (negative gives back) unless that passes `limit`, in
+        one transaction (two processes never both take the last of it): (taken, the count before). Kept in the
+        state file like the neurons, so a restart does not reset it; it ends with its UTC day. A ledger that
+        cannot be written refuses (BudgetExceeded), as metered calls do."""
+        if self._store is None:
+            self._open()
+            if self._store is None:
+                raise BudgetExceeded(UNAVAILABLE)
+        day = self._today()
+        try:
+            with self._store.transaction() as db:
+                used = sql.counted(db, day, kind, visitor)
+                if limit is not None and used + amount > limit:
+                    return False, used
+                sql.count(db, day, kind, visitor, amount)
+                return True, used
+        except LedgerUnavailable as exc:
+            log.error("usage ledger failed (%s)", exc)
+            raise BudgetExceeded(UNAVAILABLE) from None
+
     def _check(self, total: float, mine: float, task: str, upper: Estimate) -> None:
         if not self.budgets.active:
             return

@@ -9,8 +9,8 @@
   they come back, so that the page can show chunks embedded / total; the vectors are stored only once every chunk has one, so
   a failure stores nothing half.
 - A collection holds at most MAX_FILES documents, MAX_BYTES of files and MAX_CHUNKS chunks, and one visitor adds at
-  most MAX_CHUNKS_PER_VISITOR_A_DAY chunks a day across collections; the sample collection (assets/documents) is
-  indexed on first use and read-only.
+  most MAX_CHUNKS_PER_VISITOR_A_DAY chunks a UTC day across collections (kept in the usage ledger's file: a
+  restart does not reset it); the sample collection (assets/documents) is indexed on first use and read-only.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ...workers_ai import EMBEDDINGS, estimate
 from ..backend import default_model, shared_client
 from ..embeddings import embed
 from ..errors import InputProblem
-from ..usage import metered, utc_now, visitor_key
+from ..usage import metered, shared_ledger, visitor_key
 from .chunking import chunk
 from .extract import extract, from_text
 from .index import document_index
@@ -37,9 +37,10 @@ MAX_BYTES = 50 * 1024 * 1024  # of files per collection (each file's own limit i
 MAX_CHUNKS = 5_000  # per collection: ~2.5 M tokens of text
 MAX_PASTED_CHARS = 200_000
 # Chunks one visitor may add in a UTC day, across all the collections they make (an API caller can make as many as
-# they like): what keeps a public Space's disk from being filled by one visitor. Counted in memory (a restart
-# forgets it; the quota then starts again).
+# they like): what keeps a public Space's disk from being filled by one visitor. Counted in the usage ledger's
+# SQLite file beside the neurons (components/core/usage.py Ledger.take), so a restart does not reset it.
 MAX_CHUNKS_PER_VISITOR_A_DAY = 20_000
+QUOTA_KIND = "chunks"
 SAMPLE_FOLDER = Path(__file__).resolve().parents[3] / "assets" / "documents"
 
 Progress = Callable[[float, str], None]  # (fraction done, what is happening)
@@ -109,23 +110,21 @@ async def add(files: list[tuple[str, str]], text: str | None, collection: str | 
     return await store(documents, collection, request, on_progress, quotas=True)
 
 
-def _visitor_day(request) -> tuple[str, str]:
-    return utc_now().date().isoformat(), visitor_key(request)
-
-
-def _check_visitor_quota(request, new_chunks: int) -> None:
-    day, visitor = _visitor_day(request)
-    used = _added_today.get((day, visitor), 0)
-    if used + new_chunks > MAX_CHUNKS_PER_VISITOR_A_DAY:
+def _take_visitor_quota(request, new_chunks: int) -> tuple[str, int]:
+    """Count `new_chunks` against the visitor's day in the usage ledger (so a restart does not reset it), or
+    refuse; (the visitor, what was taken) for `_give_back` should the adding fail."""
+    ledger = shared_ledger()
+    visitor = visitor_key(request, ledger)
+    taken, used = ledger.take(visitor, QUOTA_KIND, new_chunks, MAX_CHUNKS_PER_VISITOR_A_DAY)
+    if not taken:
         raise InputProblem(f"You have added {used:,} chunks of documents today; this demo takes at most "
                            f"{MAX_CHUNKS_PER_VISITOR_A_DAY:,} a day from one visitor (it resets at 00:00 UTC).")
+    return visitor, new_chunks
 
 
-def _count_visitor_chunks(request, added: int) -> None:
-    day, visitor = _visitor_day(request)
-    for key in [key for key in _added_today if key[0] != day]:  # yesterday's counts go
-        del _added_today[key]
-    _added_today[(day, visitor)] = _added_today.get((day, visitor), 0) + added
+def _give_back(taken: tuple[str, int] | None) -> None:
+    if taken and taken[1]:
+        shared_ledger().take(taken[0], QUOTA_KIND, -taken[1])
 
 
 async def store(documents: list[Document], collection: str, request=None, on_progress: Progress | None = None,
@@ -144,17 +143,21 @@ async def store(documents: list[Document], collection: str, request=None, on_pro
         known = await index.known_ids(collection, [piece.id for piece in chunks])
         total = await index.count(collection)
     new = [piece for piece in chunks if piece.id not in known]
+    taken = None
     if quotas:
         _check_quotas(documents, len(new), total, index is not None and await index.documents(collection))
-        _check_visitor_quota(request, len(new))
+        if new:  # taken before the work, so two uploads at once cannot both pass it; given back if nothing is stored
+            taken = await asyncio.to_thread(_take_visitor_quota, request, len(new))
     if new:
-        vectors = await _embed_with_progress(new, model, request, report)
-        index = await document_index(model, vectors.shape[1])
-        report(0.9, "Storing the vectors…")
-        await index.upsert(collection, new, vectors, on_progress=lambda f: report(0.9 + 0.1 * f, "Storing…"))
+        try:
+            vectors = await _embed_with_progress(new, model, request, report)
+            index = await document_index(model, vectors.shape[1])
+            report(0.9, "Storing the vectors…")
+            await index.upsert(collection, new, vectors, on_progress=lambda f: report(0.9 + 0.1 * f, "Storing…"))
+        except BaseException:
+            await asyncio.to_thread(_give_back, taken)
+            raise
         total = await index.count(collection)
-        if quotas:
-            _count_visitor_chunks(request, len(new))
     report(1.0, "Ready")
     return Added(collection, tuple(document.name for document in documents), len(new), len(chunks) - len(new), total)
 
@@ -221,7 +224,6 @@ def _unique(chunks: list[Chunk]) -> list[Chunk]:
 
 _sample_locks: dict[str, asyncio.Lock] = {}
 _sample_ready: set[tuple[str, str]] = set()  # (backend, model) whose sample collection is stored
-_added_today: dict[tuple[str, str], int] = {}  # (UTC day, visitor) → chunks added
 
 
 def _sample_lock() -> asyncio.Lock:
