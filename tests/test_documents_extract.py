@@ -12,6 +12,7 @@ import zlib
 import pytest
 
 from components.core.documents import extract as extract_module
+from components.core.documents import html_text
 from components.core.documents.extract import MAX_FILE_BYTES, extract, from_text, html_to_text
 from components.core.errors import InputProblem
 
@@ -371,7 +372,7 @@ def test_huge_character_references_become_replacement_characters():
 
 
 def test_html_with_too_many_tags_is_refused(monkeypatch):
-    monkeypatch.setattr(extract_module, "MAX_HTML_TAGS", 100)
+    monkeypatch.setattr(html_text, "MAX_HTML_TAGS", 100)
     with pytest.raises(InputProblem, match="more than 100 tags"):
         html_to_text("<b>x</b>" * 51)
 

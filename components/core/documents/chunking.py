@@ -8,7 +8,8 @@ Why each rule:
   MiniLM (its sentence-transformers max_seq_length), 512 as the safe guess for any other.
 - Headings (Markdown `#` lines and underlined titles outside code fences; extract.py writes HTML headings so)
   start a new chunk and every chunk remembers the nearest one, so an answer can cite "page 3, Installation".
-  PDF and plain text carry no headings: their chunks say "" and their page.
+  A PDF's headings are its outline's bookmarks (Page.headings, placed by extract.py); plain text and a PDF
+  without an outline carry none: their chunks say "" and their page.
 - Within a section the cut falls at the strongest boundary in the second half of a full chunk: a paragraph end,
   else a sentence end, else a line end, else between words; a "word" longer than a whole chunk (base64, a URL
   without end) is cut into pieces. Consecutive chunks of a section share their last/first ~overlap_tokens, in
@@ -97,17 +98,30 @@ def chunk(document: Document, model: str, max_tokens: int = DEFAULT_MAX_TOKENS,
     heading = ""
     for page in document.pages:
         text = _SURROGATES.sub("\ufffd", _CONTROL_SPACES.sub(" ", page.text))
-        for heading, text in _sections(text, heading, document.kind in HEADED_KINDS):
-            pieces = _pieces(text, counter, budget, overlap_tokens or budget)
-            for part, tokens in _pack(pieces, budget, overlap_tokens):
-                key = hashlib.sha256(part.encode("utf-8")).hexdigest()[:ID_HEX_DIGITS]
-                if key not in chunks:
-                    chunks[key] = Chunk(id=key, document=document.name, page=page.number, heading=heading,
-                                        text=part, tokens=tokens + counter.special)
+        for heading, text in _outlined(text, page.headings, heading):  # a PDF's bookmarks start sections too
+            for heading, text in _sections(text, heading, document.kind in HEADED_KINDS):
+                pieces = _pieces(text, counter, budget, overlap_tokens or budget)
+                for part, tokens in _pack(pieces, budget, overlap_tokens):
+                    key = hashlib.sha256(part.encode("utf-8")).hexdigest()[:ID_HEX_DIGITS]
+                    if key not in chunks:
+                        chunks[key] = Chunk(id=key, document=document.name, page=page.number, heading=heading,
+                                            text=part, tokens=tokens + counter.special)
     return list(chunks.values())
 
 
 # ── sections: split at headings ─────────────────────────────────────────────────────────────────
+
+
+def _outlined(text: str, marks: tuple[tuple[int, str], ...], heading: str) -> list[tuple[str, str]]:
+    """(heading, text) for the parts of a page that its marks (offset, title) start, the first part under the
+    heading carried from before. Every mark gives a part, empty or not: the last one's title goes on to the next
+    page."""
+    parts, start = [], 0
+    for offset, title in marks:
+        offset = min(max(offset, start), len(text))
+        parts.append((heading, text[start:offset].rstrip()))
+        heading, start = title, offset
+    return parts + [(heading, text[start:])]
 
 
 def _sections(text: str, heading: str, headed: bool) -> list[tuple[str, str]]:

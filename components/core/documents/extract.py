@@ -14,8 +14,12 @@ whole or refused with one sentence (an InputProblem), never half-read:
 - text is UTF-8 (a BOM is fine; UTF-16 with its BOM too) or else Windows-1252 only when the bytes decode
   cleanly and look like Western text; anything else is refused with a request to save it as UTF-8;
 - HTML keeps its visible text only (no script, style, head, hidden elements), with its headings as `#` lines
-  for chunking.py to split at. It is read by a small linear scanner, not html.parser: Python 3.11's parser takes
-  minutes on 100 KB of unclosed tags and raises on a 5,000-digit character reference.
+  for chunking.py to split at (html_text.py: a linear scanner, since Python 3.11's html.parser takes minutes on
+  100 KB of unclosed tags and raises on a 5,000-digit character reference);
+- a PDF's outline (its bookmarks) gives its pages their headings: each bookmark starts a section where its
+  destination points (the text above the destination's top on its page ends the section before), or, without a
+  usable position, at the line of its page that reads as its title, else at the top of its page. Chunks then say
+  "page 4, Descaling" as Markdown ones do (Page.headings; at most MAX_BOOKMARKS are read).
 Page numbers are physical (1 = the first page); files without pages are one page. Both functions block (a child
 process, file reads, CPU): call them in a worker thread, never on the event loop.
 """
@@ -29,10 +33,10 @@ import subprocess
 import sys
 import threading
 import unicodedata
-from html import unescape
 from pathlib import PurePosixPath
 
 from ..errors import InputProblem
+from .html_text import html_to_text
 from .model import Document, Page
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -41,8 +45,8 @@ MAX_CHARACTERS = 2_000_000  # ~500 pages of dense text, ~500k tokens: an upload,
 MAX_PDF_SECONDS = 30  # a 500-page PDF reads in ~1 s; beyond 30 s it is hostile or broken
 MAX_PDF_MEMORY = 1 << 30  # the child's address space: text PDFs need < 300 MB, one bomb page 1.7 GB
 PDF_READERS = 2  # PDFs read at once (each a child process); more wait for a slot, at most MAX_PDF_SECONDS
-MAX_HTML_TAGS = 1_000_000  # ~2 s of scanning; a real 20 MB page has a few hundred thousand
 MAX_NAME_CHARACTERS = 200
+MAX_BOOKMARKS = 2_000  # a 500-page book has a few hundred; titles are cut at MAX_NAME_CHARACTERS
 KINDS = {".pdf": "pdf", ".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html"}
 PASTED = "Pasted text"
 
@@ -56,7 +60,7 @@ _NOT_TEXT = ("This file is not readable text (it is binary, or in an encoding ot
 # working directory or the environment can change what it imports. Its limits are its arguments.
 _PDF_CHILD = r"""
 import json, sys
-max_pages, max_characters, memory = map(int, sys.argv[1:4])
+max_pages, max_characters, memory, max_bookmarks, max_title = map(int, sys.argv[1:6])
 try:
     import resource
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
@@ -86,7 +90,30 @@ for index in range(count):
     if total > max_characters:
         answer(error="characters")
     pages.append(text)
-answer(pages=pages)
+outline = []  # [page index, title, characters of its page's text above the destination, or null]
+try:
+    for bookmark in document.get_toc(max_depth=16):
+        if len(outline) >= max_bookmarks:
+            break
+        title = " ".join(bookmark.get_title().split())[:max_title]
+        dest = bookmark.get_dest()
+        index = dest.get_index() if dest is not None else None
+        if not title or index is None or not 0 <= index < count:
+            continue
+        mode, view = dest.get_view()
+        top = view[1] if mode == 1 and len(view) >= 2 else view[0] if mode in (3, 7) and view else None  # XYZ, FitH, FitBH
+        above = None
+        if top is not None:
+            page = document[index]
+            if 0 < top < page.get_height():
+                text = page.get_textpage().get_text_bounded(bottom=top)
+                above = len(text) if pages[index].startswith(text) else None
+            elif top >= page.get_height():
+                above = 0
+        outline.append([index, title, above])
+except (pdfium.PdfiumError, ValueError, TypeError, OSError):
+    outline = []  # a broken outline costs the headings, not the text
+answer(pages=pages, outline=outline)
 """
 
 
@@ -106,15 +133,18 @@ def extract(path: str, name: str) -> Document:
         raise InputProblem(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB, the most that is read: "
                            "split it into smaller files.")
     kind = _kind(data, PurePosixPath(shown).suffix.lower() or PurePosixPath(str(path)).suffix.lower())
+    headings: list[tuple] = []
     if kind == "pdf":
-        texts = [_clean(text, collapse_spaces=True) for text in _pdf_pages(data)]
+        raw, outline = _pdf_pages(data)
+        texts = [_clean(text, collapse_spaces=True) for text in raw]
         if not any(text.strip() for text in texts):
             raise InputProblem("This PDF has no text layer (its pages are images, as in a scan): run it through "
                                "OCR (text recognition) first, then upload the result.")
+        headings = _outline_headings(raw, texts, outline)
     else:
         text = _decode(data)
         texts = [_clean(html_to_text(text) if kind == "html" else text)]
-    return _document(shown, kind, texts, len(data))
+    return _document(shown, kind, texts, len(data), headings)
 
 
 def from_text(text: str, name: str = PASTED) -> Document:
@@ -151,12 +181,52 @@ def _shown_name(name: str | None) -> str:
     return base[:MAX_NAME_CHARACTERS]
 
 
-def _document(name: str, kind: str, texts: list[str], size: int) -> Document:
+def _document(name: str, kind: str, texts: list[str], size: int, headings: list[tuple] = ()) -> Document:
     if not any(text.strip() for text in texts):
         raise InputProblem("There is no text in this file to read (it is empty or only spaces and markup).")
     if sum(map(len, texts)) > MAX_CHARACTERS:
         raise _too_much_text()
-    return Document(name=name, kind=kind, pages=tuple(Page(n, t) for n, t in enumerate(texts, 1)), size_bytes=size)
+    pages = tuple(Page(n, t, headings[n - 1] if headings else ()) for n, t in enumerate(texts, 1))
+    return Document(name=name, kind=kind, pages=pages, size_bytes=size)
+
+
+def _outline_headings(raw: list[str], texts: list[str], outline: list) -> list[tuple[tuple[int, str], ...]]:
+    """Each page's (offset in its cleaned text, bookmark title) for the bookmarks that point at it, in page order.
+    Where a section starts: after the text above the destination's top (`above`, measured in the raw text) when
+    that is known; else at the first line of the page that reads as the title; else at the top of the page. The
+    looking costs a page's length per bookmark: bounded in all (a hostile file's 2,000 bookmarks on one huge page
+    fall back to the top of their page)."""
+    marks: list[list[tuple[int, str]]] = [[] for _ in texts]
+    work = 4 * MAX_CHARACTERS  # characters looked through, ~1 s
+    for entry in outline if isinstance(outline, list) else []:
+        try:
+            index, title, above = int(entry[0]), str(entry[1]), entry[2]
+        except (TypeError, ValueError, IndexError):
+            continue
+        shown = "".join(ch for ch in title if unicodedata.category(ch)[0] != "C").strip()[:MAX_NAME_CHARACTERS]
+        if not 0 <= index < len(texts) or not shown:
+            continue
+        text, offset = texts[index], None
+        if isinstance(above, int) and 0 <= above <= len(raw[index]) and (work := work - above) >= 0:
+            prefix = _clean(raw[index][:above], collapse_spaces=True)
+            offset = len(prefix) if text.startswith(prefix) else None
+        if offset is None:
+            offset = _title_line(text, title) if (work := work - len(text)) >= 0 else 0
+        marks[index].append((_SPACE.match(text, offset).end(), shown))  # the section opens with its first word
+    return [tuple(sorted(page, key=lambda mark: mark[0])) for page in marks]
+
+
+def _title_line(text: str, title: str) -> int:
+    """Where the first line that reads as `title` starts (spaces and case aside; numbering such as "2.1" before it
+    allowed), or 0."""
+    wanted = " ".join(title.split()).casefold()
+    offset = 0
+    for line in text.split("\n"):
+        words = " ".join(line.split()).casefold()
+        if words == wanted or (words.endswith(wanted) and re.fullmatch(r"[\divxlc.]+ ?", words[:-len(wanted)])):
+            return offset
+        offset += len(line) + 1
+    return 0
 
 
 def _too_much_text() -> InputProblem:
@@ -166,6 +236,7 @@ def _too_much_text() -> InputProblem:
 
 # ── text: decoding and cleaning ────────────────────────────────────────────────────────────────
 
+_SPACE = re.compile(r"\s*")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 _LIGATURES = re.compile("[\ufb00-\ufb06]")  # ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ: a search for "file" must find "ﬁle"
 _NON_ASCII_RUN = re.compile(rb"[\x80-\xff]{4,}")
@@ -219,15 +290,17 @@ def _clean(text: str, collapse_spaces: bool = False) -> str:
 # ── PDF, in a child process ────────────────────────────────────────────────────────────────────
 
 
-def _pdf_pages(data: bytes) -> list[str]:
-    """Each page's text, read by PDFium in a child process bounded in time and memory, or InputProblem."""
+def _pdf_pages(data: bytes) -> tuple[list[str], list]:
+    """Each page's text and the outline ([page index, title, characters above its destination or None]), read by
+    PDFium in a child process bounded in time and memory, or InputProblem."""
     if b"%%EOF" not in data[-1024:]:  # cut short: what PDFium would "repair" is part of a document
         raise InputProblem(_DAMAGED)
     if not _pdf_slots.acquire(timeout=MAX_PDF_SECONDS):
         raise InputProblem("The server is busy reading other PDFs: try again in a minute.")
     try:
         run = subprocess.run(
-            [sys.executable, "-I", "-c", _PDF_CHILD, str(MAX_PAGES), str(MAX_CHARACTERS), str(MAX_PDF_MEMORY)],
+            [sys.executable, "-I", "-c", _PDF_CHILD, str(MAX_PAGES), str(MAX_CHARACTERS), str(MAX_PDF_MEMORY),
+             str(MAX_BOOKMARKS), str(MAX_NAME_CHARACTERS)],
             input=data, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=MAX_PDF_SECONDS, env={})
     except subprocess.TimeoutExpired:
         raise InputProblem(f"Reading this PDF took longer than {MAX_PDF_SECONDS} seconds, so it was stopped (it may "
@@ -253,126 +326,4 @@ def _pdf_pages(data: bytes) -> list[str]:
         raise _too_much_text()
     if error:
         raise InputProblem(_DAMAGED)
-    return [str(text) for text in reply["pages"]]
-
-
-# ── HTML: visible text, headings as markdown ──────────────────────────────────────────────────
-
-_MARKUP = re.compile(r"<[A-Za-z/!?]")
-_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)")
-_ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
-_HUGE_REFERENCE = re.compile(r"&#(?:[xX]0*[0-9a-fA-F]{7,}|0*[0-9]{8,});?")  # beyond U+10FFFF, or int() raises
-_SKIPPED = {"script", "style", "head", "template", "noscript", "svg", "math", "iframe", "object", "select"}
-_RAW = {"script", "style", "textarea", "title", "xmp"}  # content is text up to the matching end tag
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-_BLOCKS = {"address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt", "fieldset",
-           "figcaption", "figure", "footer", "form", "header", "hr", "main", "nav", "ol", "p", "pre", "section",
-           "summary", "table", "tr", "ul", "li"}
-_HEADINGS = {f"h{level}": level for level in range(1, 7)}
-_HEADING_MARK = "\x00"  # marks the heading lines made here, so text that starts with "#" can be told apart
-_PRE_MARK = "\x01"  # marks the lines of <pre>, whose spaces are kept
-
-
-def html_to_text(html: str) -> str:
-    """The visible text of an HTML page: no script, style, head or hidden element; blocks as paragraphs, <br> as
-    line breaks, <pre> as is, headings as markdown `#` lines. Linear in the input (no backtracking)."""
-    html = html.replace(_HEADING_MARK, "").replace(_PRE_MARK, "")
-    out: list[str] = []
-    stack: list[tuple[str, bool]] = []  # open elements and whether each one hides its content
-    open_count: dict[str, int] = {}
-    hidden = pre = tags = 0
-    heading: tuple[int, list[str]] | None = None
-    position = 0
-    while position < len(html):
-        found = _MARKUP.search(html, position)
-        end = found.start() if found else len(html)
-        if end > position and not hidden:
-            text = _entities(html[position:end])
-            text = text.replace("\n", "\n" + _PRE_MARK) if pre else re.sub(r"[ \t\n\r\f]+", " ", text)
-            (heading[1] if heading else out).append(text)
-        if not found:
-            break
-        tags += 1
-        if tags > MAX_HTML_TAGS:
-            raise InputProblem(f"This page has more than {MAX_HTML_TAGS:,} tags, more than is read: save its text.")
-        if html.startswith("<!--", end):
-            close = html.find("-->", end + 4)
-            position = len(html) if close < 0 else close + 3
-            continue
-        tag = _TAG.match(html, end)
-        close = html.find(">", end + 1)
-        if close < 0:  # an unterminated tag: nothing after it is visible
-            break
-        position = close + 1
-        if not tag:  # <!DOCTYPE …>, <? … >, </ 3>: not content
-            continue
-        closing, name = tag.group(1) == "/", tag.group(2).lower()
-        if not closing and name in _RAW:  # the end tag is the only way out of script, style, textarea, title
-            stop = re.compile(rf"</{name}[\s/>]", re.I).search(html, position)
-            raw = html[position:stop.start() if stop else len(html)]
-            if not (hidden or name in _SKIPPED or name == "title"):
-                out.append(_entities(raw))
-            position = len(html) if not stop else (html.find(">", stop.start()) + 1 or len(html))
-            continue
-        if name in _VOID:
-            if not hidden and name in ("br", "hr"):
-                (heading[1] if heading else out).append(" " if heading else "\n" if name == "br" else "\n\n")
-            continue
-        if not closing:
-            hides = name in _SKIPPED or _hides(html[tag.end():close])
-            stack.append((name, hides))
-            open_count[name] = open_count.get(name, 0) + 1
-            hidden += hides
-            pre += name == "pre"
-        elif open_count.get(name):
-            while stack:  # close everything opened inside it (amortised: each element is popped once)
-                popped, hides = stack.pop()
-                open_count[popped] -= 1
-                hidden -= hides
-                pre -= popped == "pre"
-                if popped == name:
-                    break
-        else:
-            continue  # an end tag with no start: ignored, as browsers do
-        if hidden:
-            continue
-        if name in _HEADINGS and not closing and heading is None:
-            heading = (_HEADINGS[name], [])
-        elif heading is not None and closing and not any(open_count.get(h) for h in _HEADINGS):
-            out.append(_heading_line(*heading))  # its end tag, or an end tag that closed it
-            heading = None
-        elif heading is not None and (name in _BLOCKS or name in ("td", "th")):
-            heading[1].append(" ")
-        elif name in _BLOCKS:
-            out.append(("" if closing else "\n- ") if name == "li" else "\n\n")
-            out.append(_PRE_MARK if name == "pre" and not closing else "")
-        elif name in ("td", "th"):
-            out.append(" ")
-    if heading is not None:  # never closed
-        out.append(_heading_line(*heading))
-    lines = []
-    for line in "".join(out).split("\n"):  # spaces collapsed as a browser does, but in <pre>
-        line = line[1:].replace(_PRE_MARK, "").rstrip() if line.startswith(_PRE_MARK) else re.sub(
-            r"[ \t]{2,}", " ", line.replace(_PRE_MARK, "")).strip(" \t")
-        lines.append(line[1:] if line.startswith(_HEADING_MARK) else "\\" + line if line.startswith("#") else line)
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines).replace(_HEADING_MARK, "")).strip()
-
-
-def _heading_line(level: int, parts: list[str]) -> str:
-    title = " ".join("".join(parts).split())
-    return f"\n\n{_HEADING_MARK}{'#' * level} {title}\n\n" if title else "\n\n"
-
-
-def _entities(text: str) -> str:
-    return unescape(_HUGE_REFERENCE.sub("\ufffd", text)) if "&" in text else text
-
-
-def _hides(attributes: str) -> bool:
-    """Whether an element's attributes hide it: hidden, aria-hidden="true", or display:none / visibility:hidden."""
-    for match in _ATTRIBUTE.finditer(attributes):
-        key, value = match.group(1).lower(), "".join(filter(None, match.group(2, 3, 4))).lower()
-        if key == "hidden" or (key == "aria-hidden" and value == "true"):
-            return True
-        if key == "style" and re.search(r"display\s*:\s*none|visibility\s*:\s*hidden", value):
-            return True
-    return False
+    return [str(text) for text in reply["pages"]], reply.get("outline") or []

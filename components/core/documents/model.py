@@ -22,6 +22,9 @@ SAMPLE_COLLECTION = "c_sample_collection_read_only"  # the collection shipped in
 class Page:
     number: int  # 1-based; a file without pages is one page
     text: str
+    # Where sections the file itself names begin on this page: (offset in `text`, title), by offset — a PDF's
+    # bookmarks (extract.py). Markdown and HTML headings stay in the text as `#` lines instead.
+    headings: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
