@@ -20,8 +20,21 @@ def runs(fake, model_part: str = "") -> list:
     return [r for r in fake.requests if r.model is not None and model_part in r.model]
 
 
+# Every text a `.loading-note` shows, however briefly (a model loads in a fraction of a second to about one).
+WATCH_NOTES = """() => { window.notesSeen = [];
+  new MutationObserver(() => document.querySelectorAll('.loading-note').forEach(note => {
+    const text = note.innerText.trim();
+    if (text && note.offsetParent !== null) window.notesSeen.push(text);
+  })).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true}); }"""
+
+
 def test_every_tab_shows_a_result_after_one_click_offline(browser, offline_served):
+    from components.local import MODELS
+
+    whisper = MODELS["@local/whisper-tiny-en"]
+    loaded_before = whisper.loaded  # earlier tests of this run may have loaded it
     with open_app(browser, offline_served) as page:
+        page.evaluate(WATCH_NOTES)
         start = page.locator('[data-testid="start-here"]')
         expect(start).to_contain_text("Start here")
         for tab, _ in START_HERE:
@@ -30,6 +43,11 @@ def test_every_tab_shows_a_result_after_one_click_offline(browser, offline_serve
         for step in FIRST_CLICKS:
             first_click(page, step)
         expect(page.locator('[data-testid="usage-meter"]')).to_contain_text(re.compile(r"you: [1-9\d.]*[1-9]"))
+        notes = page.evaluate("() => window.notesSeen")
+        if not loaded_before:  # the Speech tab's first visit said how long Whisper takes to load, then loaded it
+            assert "Loading Whisper tiny.en (about 1 s, first time only)…" in notes, notes
+        assert whisper.loaded
+        assert not page.locator(".loading-note").filter(visible=True).count(), "every note went once loaded"
 
 
 def test_on_workers_ai_one_click_per_tab_is_metered_and_a_second_visitor_reuses_it(browser, served, fake, budget):
