@@ -54,6 +54,16 @@ def index(fake, sleeps):
     return Vectorize(make_settings(fake), "docs", client=WorkersAI(make_settings(fake), sleep=sleep), sleep=sleep)
 
 
+def process_now(fake) -> None:
+    """Let every pending write of the fake's Vectorize be processed (at its next request). With vectorize_delay set
+    far beyond any test, this is the only way a write gets processed: what a test sees before it cannot depend on
+    how fast a busy machine runs the test."""
+    with fake.vectorize.lock:
+        for stored in fake.vectorize.indexes.values():
+            for mutation in stored.pending:
+                mutation.ready_at = 0.0
+
+
 def vectorize_requests(fake, operation: str = "") -> list:
     return [r for r in fake.requests if "/vectorize/v2/" in r.path and r.path.endswith(operation)]
 
@@ -151,11 +161,13 @@ def test_insert_keeps_the_first_and_upsert_replaces_the_whole_vector(index, fake
 
 
 def test_writes_are_searchable_only_once_processed_and_the_wait_reports_progress(index, fake, sleeps):
-    fake.vectorize_delay = 0.3
+    fake.vectorize_delay = 3600  # processed when the second poll has seen it pending (process_now), never by the clock
     progress = []
 
     async def on_progress(info, waited):  # a coroutine function is awaited
         progress.append((info["processedUpToMutation"], info["vectorCount"], waited))
+        if len(progress) == 2:
+            process_now(fake)
 
     async def scenario():
         await index.create_index(DIMS)
@@ -167,10 +179,9 @@ def test_writes_are_searchable_only_once_processed_and_the_wait_reports_progress
     mutation, before, done, after = run(scenario())
     assert before == [] and done is True
     assert [m["id"] for m in after][0] == "v0" and len(after) == 3
-    assert len(progress) >= 2 and progress[0][:2] == (None, 0)
-    assert progress[-1][:2] == (mutation, 3)
+    assert [p[:2] for p in progress] == [(None, 0), (None, 0), (mutation, 3)]  # polled until processed, then stopped
     assert [waited for *_, waited in progress] == sorted(waited for *_, waited in progress)
-    assert sleeps and all(pause <= 0.05 for pause in sleeps)
+    assert sleeps == [0.05, 0.05]  # the pauses start at 0.05 s and never pass `poll`
 
 
 def test_the_wait_is_bounded(index, fake, sleeps):
@@ -189,18 +200,26 @@ def test_the_wait_is_bounded(index, fake, sleeps):
 
 
 def test_the_wait_really_waits_with_the_shared_client_whose_retries_do_not_sleep(client, fake):
-    fake.vectorize_delay = 0.2
+    """The client's `sleep` (its retries') is a no-op here; the wait between polls must still be real time."""
+    fake.vectorize_delay = 3600  # processed after the fourth poll (process_now), never by the clock
     index = Vectorize(client.settings, "docs", client=client)
+    polled: list[float] = []
+
+    def on_progress(info, waited):
+        polled.append(time.monotonic())
+        if len(polled) == 4:
+            process_now(fake)
 
     async def scenario():
         await index.create_index(DIMS)
         mutation = await index.upsert([{"id": "v", "values": unit(1)}])
-        started = time.monotonic()
-        return await index.wait_until_processed(mutation, timeout=5), time.monotonic() - started
+        return await index.wait_until_processed(mutation, timeout=60, on_progress=on_progress)
 
-    done, seconds = run(scenario())
-    assert done and 0.15 < seconds < 2
-    assert len(vectorize_requests(fake, "/info")) < 10  # pauses of 0.05, 0.1, 0.2…: a few polls, not a spin
+    assert run(scenario()) is True
+    gaps = [later - earlier for earlier, later in zip(polled, polled[1:])]
+    # Real pauses of 0.05, 0.1, 0.2 and 0.4 s between the polls (a busy machine only makes them longer): not a spin.
+    assert len(gaps) == 4 and all(gap >= pause - 0.002 for gap, pause in zip(gaps, (0.05, 0.1, 0.2, 0.4))), gaps
+    assert len(vectorize_requests(fake, "/info")) == 5
 
 
 def test_a_later_write_of_ours_being_processed_covers_an_earlier_one(index, fake):
@@ -342,8 +361,10 @@ def test_delete_by_ids_get_by_ids_and_list_ids(index, fake):
 
     async def scenario():
         await ready(index, vectors)
+        fake.vectorize_delay = 3600  # the delete stays pending until process_now, however slow the machine
         mutation = await index.delete_by_ids(["v1", "v3", "nobody"])
         before = await index.list_ids()
+        process_now(fake)
         await index.wait_until_processed(mutation, poll=0.01)
         first = await index.list_ids(count=2)
         second = await index.list_ids(cursor=first["nextCursor"], count=2)
