@@ -94,7 +94,8 @@ def test_chunks_carry_the_heading_of_the_bookmarked_section_they_belong_to(tmp_p
 
 
 def test_the_pages_say_where_each_section_starts(tmp_path):
-    path = write(tmp_path, "m.pdf", with_outline(make_pdf(MANUAL), [("Installation", 0, b"/XYZ 72 %d 0" % line_top(3), [])]))
+    outline = [("Installation", 0, b"/XYZ 72 %d 0" % line_top(3), [])]
+    path = write(tmp_path, "m.pdf", with_outline(make_pdf(MANUAL), outline))
     page = extract(path, "m.pdf").pages[0]
     (offset, title), = page.headings
     assert title == "Installation" and page.text[offset:].startswith("Installation\nPut the grinder")

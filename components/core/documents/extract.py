@@ -101,7 +101,8 @@ try:
         if not title or index is None or not 0 <= index < count:
             continue
         mode, view = dest.get_view()
-        top = view[1] if mode == 1 and len(view) >= 2 else view[0] if mode in (3, 7) and view else None  # XYZ, FitH, FitBH
+        # The destination's top: /XYZ left top zoom (mode 1), /FitH top (3), /FitBH top (7); others have none.
+        top = view[1] if mode == 1 and len(view) >= 2 else view[0] if mode in (3, 7) and view else None
         above = None
         if top is not None:
             page = document[index]
