@@ -1,4 +1,5 @@
-"""Workers AI showcase: four tabs over one shared Workers AI client, and a fifth for what they cost.
+"""Workers AI showcase: tabs over one shared Workers AI client (chat, vision, speech, embeddings, documents, a
+playground for any model of the catalogue) and one for what they cost.
 
     python app.py            # or `make run`
 The Blocks are built at import (no network, no model loads), so `demo` can be mounted, tested or deployed.
@@ -20,7 +21,7 @@ from components.ui import gradio_patches  # noqa: E402
 GRADIO_PATCHES = gradio_patches.apply()
 import gradio as gr  # noqa: E402
 
-from components.tabs import chat, cost as cost_tab, documents, embeddings, speech, vision  # noqa: E402
+from components.tabs import chat, cost as cost_tab, documents, embeddings, playground, speech, vision  # noqa: E402
 from components.ui.header import CSS, header_html, meter_html, refresh_meter  # noqa: E402
 from components.ui.models import refresh_models  # noqa: E402
 from components.ui.uploads import MAX_UPLOAD_BYTES  # noqa: E402
@@ -65,6 +66,8 @@ def build_demo() -> gr.Blocks:
                 dropdowns += embeddings.render(meter)
             with gr.Tab("Documents", id="documents"):
                 dropdowns += documents.render(meter, demo)
+            with gr.Tab("Playground", id="playground"):
+                playground.render(meter)
             with gr.Tab("Cost", id="cost") as cost:
                 cost_tab.render(cost)
 

@@ -69,7 +69,7 @@ def open_tab(page, name: str):
     else:
         more.click()
         page.locator(".overflow-dropdown button", has_text=name).click()
-    panel = page.locator('[role="tabpanel"]:visible')
+    panel = page.locator('[role="tabpanel"]:visible').first  # the tab's own: a tab may hold tabs of its own
     panel.wait_for()
     return panel
 

@@ -100,7 +100,7 @@ def test_a_prompt_cannot_break_out_of_the_code_block():
 
 
 def test_every_tab_has_its_explainer():
-    assert set(how_it_works.EXPLAINERS) == {"chat", "classify", "transcribe", "embeddings", "documents"}
+    assert set(how_it_works.EXPLAINERS) == {"chat", "classify", "transcribe", "embeddings", "documents", "playground"}
 
 
 def test_the_chat_panel_shows_the_whole_answer_judge_included(client, fake):

@@ -154,6 +154,21 @@ def test_similarity_tool_embeds_on_workers_ai(mcp_app, client, fake):
     assert [r.path.rsplit("/ai/run/", 1)[1] for r in fake.requests] == ["@cf/baai/bge-small-en-v1.5"]
 
 
+def test_playground_tools_run_any_model_over_mcp(mcp_app, tools, client, fake):
+    """The Playground's tools: typed parameters for the first-class tasks, any model id for run_model."""
+    assert {"generate_image", "speak", "translate", "run_model"} <= set(tools)
+    assert tools["generate_image"].inputSchema["properties"]["steps"]["type"] == "number"
+    assert "pattern" in tools["run_model"].inputSchema["properties"]["model"]
+    result = call(mcp_app, "translate", {"text": "Thank you very much.", "target_lang": "fr"})
+    assert not result.isError and "Merci beaucoup." in result.content[0].text
+    result = call(mcp_app, "run_model", {"model": "@cf/meta/m2m100-1.2b",
+                                         "inputs_json": '{"text": "Hello, how are you?", "target_lang": "es"}'})
+    assert not result.isError and "Hola, ¿cómo estás?" in result.content[0].text
+    result = call(mcp_app, "run_model", {"model": "@cf/black-forest-labs/flux-1-schnell",
+                                         "inputs_json": '{"prompt": "a fox", "steps": 99}'})
+    assert result.isError and "Steps is at most 8" in result.content[0].text
+
+
 def test_a_failed_tool_call_carries_the_sentence(mcp_app, client):
     result = call(mcp_app, "similarity", {"sentences": "Only one sentence."})
     assert result.isError

@@ -16,7 +16,7 @@ import time
 import gradio as gr
 
 from ..core.backend import is_offline
-from ..workers_ai import SentRequest, Trace
+from ..workers_ai import SentRequest, Trace, curl_command
 
 # What each action does, in a sentence or two: the static half of the panel.
 EXPLAINERS = {
@@ -46,6 +46,13 @@ EXPLAINERS = {
         "collection: the embedded index in this app's state folder, or **Vectorize** with an account and "
         "`VECTORIZE_INDEX` set. The closest passages, numbered, go with the question to the chat model in one "
         "streamed request that asks it to cite them as [1], [2]…; when no passage is close enough, no model is asked."
+    ),
+    "playground": (
+        "The form is built from the model's **published input schema** (`GET …/ai/models/schema`) and the body is "
+        "checked against it here before anything is sent. One request goes to `…/ai/run/<model>`: JSON, or the file "
+        "itself for models that take a bare upload. The answer is shown by what it is: JSON text, a raw image or MP3 "
+        "body known by its `Content-Type`, or a file carried as base64 in a field the output schema names. Each "
+        "request below is also written as the `curl` command that repeats it."
     ),
 }
 MAX_SHOWN = 3  # requests shown in full; the rest are summarised
@@ -82,8 +89,14 @@ def describe_request(entry: SentRequest) -> str:
     return "\n".join(lines) + (f"\n\n{body}" if body else "") + f"\n\n{_answer(entry)}"
 
 
-def describe_trace(trace: Trace | None) -> str:
-    """The dynamic half of the panel, as Markdown."""
+def _fenced(text: str, language: str) -> str:
+    """A code block that stays inert: a prompt's own backticks cannot close it."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{fence}{language}\n{text}\n{fence}"
+
+
+def describe_trace(trace: Trace | None, curl: bool = False) -> str:
+    """The dynamic half of the panel, as Markdown; with `curl`, each request is also written as a curl command."""
     if trace is None:
         return "*Nothing sent yet from this page: the requests of the next answer appear here.*"
     when = time.strftime("%H:%M:%S UTC", time.gmtime(trace.began))
@@ -94,9 +107,9 @@ def describe_trace(trace: Trace | None) -> str:
     count = f"{len(trace)} request{'s' if len(trace) != 1 else ''}"
     parts = [f"**{when}: {count} to {where}, {total:,} bytes up.**"]
     for entry in trace[:MAX_SHOWN]:
-        text = describe_request(entry)
-        fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
-        parts.append(f"{fence}http\n{text}\n{fence}")  # inert: a prompt's own backticks cannot close it
+        parts.append(_fenced(describe_request(entry), "http"))
+        if curl:
+            parts.append(_fenced(curl_command(entry, "your-file"), "bash"))
     if len(trace) > MAX_SHOWN:
         parts.append(f"*… and {len(trace) - MAX_SHOWN} more like these.*")
     return "\n\n".join(parts)

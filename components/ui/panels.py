@@ -44,9 +44,9 @@ def describe(cost: Estimate | None) -> str:
 
 
 def after_answer(listen, action: str, *, cost: gr.Markdown | None = None, requests: gr.Markdown | None = None,
-                 meter: gr.HTML | None = None) -> None:
-    """After each answer, fill `cost` with its estimate, `requests` with what it sent and refresh the header
-    `meter` (each only if given), in one private event. `listen` is what triggers it: an answer's `event.then`
+                 meter: gr.HTML | None = None, curl: bool = False) -> None:
+    """After each answer, fill `cost` with its estimate, `requests` with what it sent (also as curl commands with
+    `curl`) and refresh the header `meter` (each only if given), in one private event. `listen` is what triggers it: an answer's `event.then`
     (success or not), or a component's `.change`.
 
     Quietly: a loading overlay over the header after every answer would flicker (and catch clicks meant for the
@@ -62,7 +62,7 @@ def after_answer(listen, action: str, *, cost: gr.Markdown | None = None, reques
         if cost is not None:
             values.append(describe(shared_ledger().last(key, action)))
         if requests is not None:
-            values.append(describe_trace(recent((key, action))))
+            values.append(describe_trace(recent((key, action)), curl=curl))
         if meter is not None:
             values.append(meter_html(request))
         return values[0] if len(values) == 1 else tuple(values)

@@ -15,7 +15,7 @@ Nothing here sends anything: payload.py turns the values a visitor entered into 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # Field kinds, named for what the page shows.
@@ -129,6 +129,8 @@ def form_of(schema: dict | None, task: str = "") -> Form:
     # Simplest first: those a form can show, then by how many fields must be filled, then in the schema's order.
     ordered = sorted(enumerate(variants), key=lambda iv: (not iv[1].expressible, _effort(iv[1]), iv[0]))
     variants = tuple(v for _, v in ordered)
+    if len(variants) == 1 and not isinstance(schema.get("title"), str):
+        variants = (replace(variants[0], title="Form"),)
     note = "" if any(v.expressible for v in variants) else NOT_EXPRESSIBLE
     return Form(variants, note)
 

@@ -47,9 +47,9 @@ EXAMPLE_SPEECH = (
     "Welcome to the demo. Pick a voice, type a sentence, and press Speak.",
 )
 EXAMPLE_TRANSLATIONS = (
-    ("Where is the nearest train station?", "en", "fr"),
-    ("The meeting has been moved to Thursday afternoon.", "en", "de"),
-    ("¿Dónde está la biblioteca?", "es", "en"),
+    ("Where is the train station?", "en", "fr"),
+    ("The weather is nice today.", "en", "de"),
+    ("Hola, ¿cómo estás?", "es", "en"),
 )
 
 
