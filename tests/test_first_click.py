@@ -144,7 +144,7 @@ def test_the_header_says_where_to_start_and_names_every_tab():
     line = start_here_html()
     assert line.startswith('<p class="start-here"') and "Start here" in line
     for tab, shows in START_HERE:
-        assert f"<b>{tab}</b> {shows}" in line.replace("&#x27;", "'")
+        assert f'<b>{tab}</b><span class="shows"> {shows}</span>' in line.replace("&#x27;", "'")
     assert line in header_html(Settings())
     assert "&lt;b&gt;" in start_here_html([("<b>", "x")]), "escaped"
 

@@ -26,7 +26,8 @@ START_HERE: list[tuple[str, str]] = [
 
 def start_here_html(tabs: list[tuple[str, str]] = START_HERE) -> str:
     """'Start here: one click on an example — Chat streams an answer · Vision labels a photo · …'"""
-    items = " · ".join(f"<b>{html.escape(tab)}</b> {html.escape(shows)}" for tab, shows in tabs)
+    items = " · ".join(f'<b>{html.escape(tab)}</b><span class="shows"> {html.escape(shows)}</span>'
+                       for tab, shows in tabs)
     return (f'<p class="start-here" data-testid="start-here"><span class="start-here-lead">Start here:</span> '
             f"one click on an example — {items}.</p>")
 
@@ -83,6 +84,7 @@ CSS = """
 .backend-offline { background: #2563eb14; border-color: #2563eb; }
 .start-here { margin: 0 0 0.25rem; font-size: 0.85rem; line-height: 1.45; }
 .start-here-lead { font-weight: 700; color: #f6821f; }
+@media (max-width: 640px) { .start-here .shows { display: none; } }  /* a phone: the tabs' names only */
 .loading-note { font-size: 0.85rem; opacity: 0.85; }
 .setup-notice { border-left: 4px solid #f6821f; padding-left: 0.75rem; }
 .answer-stats, .answer-cost { font-size: 0.85rem; opacity: 0.8; min-height: 1.5rem; }
