@@ -1,12 +1,23 @@
-"""The live model list (`GET …/ai/models/search`, every page), per task or whole, cached, with a built-in fallback."""
+"""The live model list (`GET …/ai/models/search`, every page), per task or whole, cached, with a built-in fallback.
+
+Each item's `price` property is kept as the catalogue gives it, in US dollars per the catalogue's own unit:
+
+    {"property_id": "price", "value": [{"unit": "per M input tokens", "price": 0.045, "currency": "USD"}, …]}
+
+`ModelInfo.price` holds the (unit, usd) pairs; entries in another currency, without a unit or with a price that is
+not a number of zero or more are left out. What a run costs in neurons is the price list's business
+(components/workers_ai/_pricing.py: `price_from_catalogue`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from ._errors import ProtocolError, WorkersAIError
@@ -32,6 +43,16 @@ class ModelInfo:
     deprecation_date: str | None = None
     beta: bool = False
     task: str = ""  # the catalogue's task name: "Text Generation", "Text-to-Image"…; "" when not known
+    price: tuple[tuple[str, float], ...] = ()  # (unit, USD) as the catalogue words them: ("per step", 0.0)
+
+    @property
+    def price_text(self) -> str:
+        """'$0.03 per 1k characters'; 'free (beta)' (or 'free') when every rate is zero; '' without a price."""
+        if not self.price:
+            return ""
+        if all(usd == 0 for _, usd in self.price):
+            return "free (beta)" if self.beta else "free"
+        return ", ".join(f"${_plain(usd)} {unit}" for unit, usd in self.price)
 
     @property
     def label(self) -> str:
@@ -51,7 +72,42 @@ class ModelInfo:
             deprecation_date=props.get("planned_deprecation_date") or None,
             beta=str(props.get("beta", "")).lower() == "true",
             task=str(task.get("name") or "") if isinstance(task, dict) else "",
+            price=parse_price(props.get("price")),
         )
+
+
+def parse_price(value) -> tuple[tuple[str, float], ...]:
+    """The catalogue's `price` value (a list of {unit, price, currency}; some answers send it as a JSON string)
+    as (unit, usd) pairs; whatever cannot be read is left out, never guessed."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ()
+    if not isinstance(value, list):
+        return ()
+    found = []
+    for entry in value:
+        if not isinstance(entry, dict):
+            continue
+        unit, usd, currency = entry.get("unit"), entry.get("price"), entry.get("currency", "USD")
+        if not isinstance(unit, str) or not unit.strip() or str(currency).strip().upper() != "USD":
+            continue
+        if isinstance(usd, str):
+            try:
+                usd = float(usd)
+            except ValueError:
+                continue
+        if isinstance(usd, bool) or not isinstance(usd, (int, float)) or not math.isfinite(usd) or usd < 0:
+            continue
+        found.append((" ".join(unit.split()), float(usd)))
+    return tuple(found)
+
+
+def _plain(usd: float) -> str:
+    """0.0000528 → '0.0000528', 3.0 → '3': six significant digits at most, never an exponent."""
+    text = format(Decimal(repr(float(f"{usd:.6g}"))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def default_model(task: str, backend: str = "cloudflare") -> str:
