@@ -155,6 +155,22 @@ def test_catalogue_pages_with_a_capped_page_size(http):
     assert {"property_id": "planned_deprecation_date", "value": "2026-05-30"} in deprecated["properties"]
 
 
+def test_catalogue_items_carry_their_price_as_cloudflare_words_it(http):
+    def item(name):
+        found = http.get("/ai/models/search", params={"search": name.split("/")[-1]}).json()["result"]
+        return next(i for i in found if i["name"] == name)
+
+    def price(name):
+        return [p["value"] for p in item(name)["properties"] if p["property_id"] == "price"]
+
+    assert price("@cf/deepgram/aura-2-en") == [[{"unit": "per 1k characters", "price": 0.03, "currency": "USD"}]]
+    assert price("@cf/bytedance/stable-diffusion-xl-lightning") == [[{"unit": "per step", "price": 0,
+                                                                      "currency": "USD"}]]
+    assert price(LLAMA) == [[{"unit": "per M input tokens", "price": 0.045, "currency": "USD"},
+                             {"unit": "per M output tokens", "price": 0.384, "currency": "USD"}]]
+    assert price("@cf/facebook/detr-resnet-50") == [] and price("@cf/openai/whisper-tiny-en") == []
+
+
 def test_resnet_classifies_raw_bytes_and_int_lists(http):
     cat = (ASSETS / "cat-chelsea.png").read_bytes()
     response = http.post("/ai/run/@cf/microsoft/resnet-50", content=cat,
