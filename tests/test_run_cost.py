@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from components.workers_ai import ModelOutput, audio_seconds, estimate, prompt_bound, run_estimate, token_bound
+from components.workers_ai import (
+    Catalogue, ModelInfo, ModelOutput, audio_seconds, estimate, format_neurons, format_usd, price_from_catalogue,
+    prompt_bound, run_estimate, token_bound,
+)
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 FLUX = "@cf/black-forest-labs/flux-1-schnell"
@@ -102,3 +106,107 @@ def test_a_translation_bound_is_never_below_what_the_fake_measures(client, fake)
     fake.media_neurons = False
     bounded = run_estimate(M2M, body, run(client.invoke(M2M, body)))
     assert bounded.neurons >= measured.neurons and run_estimate(M2M, body).neurons > 0
+
+
+# ── a model the price list does not know, priced from its catalogue entry ───────────────────
+
+KIMI = "@cf/moonshotai/kimi-k2.5"
+WAV = (ASSETS / "speech-fox.wav").read_bytes()
+# One body per model of the fake's catalogue that prices.json prices too.
+BODIES = {
+    FAST: {"messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 100},
+    "@cf/meta/llama-3.1-8b-instruct-fp8": {"prompt": "Say hello", "max_tokens": 50},
+    "@cf/meta/llama-3.3-70b-instruct-fp8-fast": {"prompt": "Say hello"},
+    "@cf/meta/llama-3.2-1b-instruct": {"prompt": "Say hello"},
+    "@cf/meta/llama-3.2-3b-instruct": {"prompt": "Say hello"},
+    "@cf/ibm-granite/granite-4.0-h-micro": {"prompt": "Say hello"},
+    "@cf/zai-org/glm-4.7-flash": {"messages": [{"role": "user", "content": "hi"}]},
+    "@cf/google/gemma-4-26b-a4b-it": {"messages": [{"role": "user", "content": "hi"}]},
+    "@cf/baai/bge-small-en-v1.5": {"text": ["one passage", "another"]},
+    "@cf/baai/bge-base-en-v1.5": {"text": "a passage"},
+    "@cf/baai/bge-large-en-v1.5": {"text": "a passage"},
+    "@cf/baai/bge-m3": {"text": "a passage"},
+    "@cf/openai/whisper": WAV,
+    "@cf/openai/whisper-large-v3-turbo": {"audio": base64.b64encode(WAV).decode()},
+    "@cf/microsoft/resnet-50": b"\x89PNG",
+    FLUX: {"prompt": "a fox", "steps": 6},
+    SDXL: {"prompt": "a fox", "num_steps": 4},
+    MELO: {"prompt": "The weather is nice today."},
+    AURA: {"text": "The weather is nice today."},
+    "@cf/deepgram/aura-1": {"text": "x" * 1000},
+    M2M: {"text": "Thank you very much.", "target_lang": "de"},
+}
+
+
+@pytest.fixture
+def catalogue(client):
+    """Every model of the fake's catalogue, as the client reads it (GET /ai/models/search, every page)."""
+    return {m.name: m for m in run(Catalogue(client).all_models())}
+
+
+def test_the_catalogues_price_estimates_a_model_the_price_list_does_not_know(catalogue):
+    kimi = catalogue[KIMI]
+    body = {"messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 100}
+    assert run_estimate(KIMI, body) is None  # without its catalogue entry: unknown, as before
+    cost = run_estimate(KIMI, body, info=kimi)
+    # $0.6 and $3 per M tokens at $0.011 per 1,000 neurons; the cached-input rate is another way to pay, not more
+    bound = prompt_bound(body["messages"])
+    assert cost.neurons == pytest.approx((bound * 0.6 + 100 * 3) / 1e6 / 0.000011) and cost.from_catalogue
+    assert cost.describe() == (f"est. {format_neurons(cost.neurons)} neurons ≈ {format_usd(cost.usd)} · "
+                               f"{bound:,} → 100 tokens · at the catalogue's price")
+    used = ModelOutput(result={"response": "Hi", "usage": {"prompt_tokens": 9, "completion_tokens": 2}})
+    assert run_estimate(KIMI, body, used, info=kimi).neurons == pytest.approx((9 * 0.6 + 2 * 3) / 1e6 / 0.000011)
+    measured = run_estimate(KIMI, body, ModelOutput(result={}, neurons=3.5), info=kimi)
+    assert measured.measured and not measured.from_catalogue and measured.neurons == 3.5  # the header wins
+
+
+def test_the_price_list_comes_first_and_another_models_entry_is_not_used(catalogue):
+    costly = replace(catalogue[AURA], price=(("per 1k characters", 100.0),))
+    cost = run_estimate(AURA, {"text": "x" * 500}, info=costly)
+    assert cost.neurons == pytest.approx(2727 / 2) and not cost.from_catalogue
+    assert "catalogue" not in cost.describe()
+    assert run_estimate(KIMI, {"prompt": "hi"}, info=catalogue[FAST]) is None  # not kimi's entry
+
+
+@pytest.mark.parametrize("model", sorted(BODIES))
+def test_the_catalogues_dollars_agree_with_the_price_lists_neurons(catalogue, model):
+    """Priced as an unknown model from its catalogue entry, every run costs what prices.json says, to the
+    catalogue's rounding (three significant digits; 0.045 for llama-3.1-8b-instruct-fast: 0.7%)."""
+    unknown = "@cf/unlisted/" + model.rsplit("/", 1)[-1]
+    info = replace(catalogue[model], name=unknown)
+    listed = run_estimate(model, BODIES[model])
+    priced = run_estimate(unknown, BODIES[model], info=info)
+    assert run_estimate(unknown, BODIES[model]) is None
+    assert priced.from_catalogue and not listed.from_catalogue
+    assert priced.neurons == pytest.approx(listed.neurons, rel=0.01, abs=1e-12)
+
+
+def test_units_a_run_cannot_measure_leave_the_price_unknown():
+    def info(*price, beta=False):
+        return ModelInfo("@cf/someone/model", beta=beta, price=price)
+
+    assert price_from_catalogue(info()) is None
+    assert run_estimate("@cf/someone/model", {"prompt": "hi"}, info=info(("per video second", 0.1))) is None
+    # one known unit beside an unknown one would leave part of the bill out
+    assert run_estimate("@cf/someone/model", {"prompt": "hi"},
+                        info=info(("per M input tokens", 0.1), ("per video second", 0.1))) is None
+    assert price_from_catalogue(info(("per M cached input tokens", 0.1))) is None  # only an alternative rate
+    speech = run_estimate("@cf/someone/model", {"text": "x" * 2000}, info=info(("per 1k characters", 0.011)))
+    assert speech.neurons == pytest.approx(2000) and speech.basis == "2,000 characters"
+
+
+def test_a_catalogue_priced_image_needs_its_steps_unless_steps_are_free():
+    phoenix = ModelInfo("@cf/leonardo/phoenix-1.0", price=(("per 512 by 512 tile", 0.00583), ("per step", 0.00011)))
+    assert run_estimate(phoenix.name, {"prompt": "a fox"}, info=phoenix) is None  # its default steps: not known
+    cost = run_estimate(phoenix.name, {"prompt": "a fox", "steps": 10, "width": 1024, "height": 768}, info=phoenix)
+    assert cost.neurons == pytest.approx((4 * 0.00583 + 10 * 0.00011) / 0.000011)  # 768 high: 2 rows of tiles
+    assert cost.basis == "4 tiles of 512×512, 10 steps"
+    free = ModelInfo("@cf/someone/free-in-beta", beta=True, price=(("per step", 0),))
+    assert run_estimate(free.name, {"prompt": "a fox"}, info=free).neurons == 0
+
+
+def test_a_price_per_request_counts_one_request_a_run():
+    detector = ModelInfo("@cf/someone/detector", price=(("per inference request", 0.0000011),))
+    cost = run_estimate(detector.name, b"\x89PNG", info=detector)
+    assert cost.neurons == pytest.approx(0.1) and cost.basis == "1 request"
+    assert cost.describe() == "est. 0.1 neurons ≈ $0.0000011 · 1 request · at the catalogue's price"

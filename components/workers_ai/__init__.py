@@ -62,13 +62,14 @@ from ._pricing import (
     estimate,
     format_neurons,
     format_usd,
+    price_from_catalogue,
     price_of,
     prompt_bound,
     short_name,
     token_bound,
     usd,
 )
-from ._run_cost import audio_seconds, run_estimate
+from ._run_cost import audio_seconds, run_estimate, run_price
 from ._schema import ModelSchema, Schemas
 from ._sse import SSEDecoder, StreamDelta, coalesce
 from ._trace import SentRequest, Trace, capture, curl_command, recent
@@ -85,6 +86,7 @@ __all__ = [
     "Trace", "UpstreamTimeoutError", "Vectorize", "VectorizeError", "VectorizePermissionError", "WorkersAI",
     "WorkersAIError", "audio_seconds", "builtin_catalogue", "builtin_models", "capture", "check_model_id",
     "coalesce", "curl_command", "default_model", "estimate", "format_neurons", "format_usd", "generated_text",
-    "is_model_id", "price_of", "prompt_bound", "recent", "retry_delay", "run_estimate", "short_name", "sniff",
+    "is_model_id", "price_from_catalogue", "price_of", "prompt_bound", "recent", "retry_delay", "run_estimate",
+    "run_price", "short_name", "sniff",
     "token_bound", "until_utc_midnight", "usage_of", "usd",
 ]

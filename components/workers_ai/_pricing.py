@@ -12,7 +12,9 @@ Where the amounts come from (the callers decide, this module only multiplies):
 - media (the Playground, components/workers_ai/_run_cost.py): 512×512 tiles and steps of a generated image,
   characters spoken, minutes of audio made; or, better, the `cf-ai-neurons` header the answer carried.
 
-A model without a price is "price unknown", never a guess. The offline engine's models are priced as the
+A model the price list does not know may still be priced from its catalogue entry (`price_from_catalogue`: the
+catalogue's dollars at $0.011 per 1,000 neurons), and its estimates say so. A model without a price is
+"price unknown", never a guess. The offline engine's models are priced as the
 Cloudflare model they stand in for (`stand_ins` in prices.json), so offline answers show what they would cost.
 """
 
@@ -25,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from ._catalogue import ModelInfo
+
 _TABLE = json.loads(Path(__file__).with_name("prices.json").read_text())
 
 USD_PER_NEURON: float = _TABLE["usd_per_1000_neurons"] / 1000
@@ -32,6 +36,7 @@ FREE_NEURONS_PER_DAY: int = _TABLE["free_neurons_per_day"]
 # Tokens a chat template adds around each message (role markers, separators): Llama 3 adds 4-5, a margin on top.
 TEMPLATE_TOKENS_PER_MESSAGE = 8
 REPORTED = "as reported by Cloudflare"  # how a cost taken from the `cf-ai-neurons` header is marked
+FROM_CATALOGUE = "at the catalogue's price"  # how an estimate priced from the model's catalogue entry is marked
 
 # The units a rate can be given in, and how many of the call's amounts make one unit.
 _UNITS = {
@@ -45,6 +50,7 @@ _MEDIA_UNITS = {
     "per_512_tile": 1,  # a 512×512 part of a generated image (a part tile counts whole)
     "per_step": 1,  # a diffusion step
     "per_k_characters": 1_000,  # amounts in characters
+    "per_request": 1,  # one run (the catalogue's "per inference request")
 }
 UNIT_LABELS: Mapping[str, str] = MappingProxyType({
     "per_m_input_tokens": "per million input tokens",
@@ -54,7 +60,23 @@ UNIT_LABELS: Mapping[str, str] = MappingProxyType({
     "per_512_tile": "per 512×512 tile",
     "per_step": "per step",
     "per_k_characters": "per 1,000 characters",
+    "per_request": "per request",
 })
+# The catalogue's price units (`ModelInfo.price`, in dollars) that a run's amounts measure: the price list's unit
+# each is, and how many of the catalogue's units make one of it (only "per image" differs in size).
+CATALOGUE_UNITS: Mapping[str, tuple[str, int]] = MappingProxyType({
+    "per m input tokens": ("per_m_input_tokens", 1),
+    "per m output tokens": ("per_m_output_tokens", 1),
+    "per audio minute": ("per_audio_minute", 1),
+    "per image": ("per_m_images", 1_000_000),
+    "per 512 by 512 tile": ("per_512_tile", 1),
+    "per step": ("per_step", 1),
+    "per 1k characters": ("per_k_characters", 1),
+    "per inference request": ("per_request", 1),
+})
+# Rates the catalogue gives beside the ones above, for other ways of calling the model, not as more to pay: input
+# the service cached (cheaper: counting every input token at the full rate bounds it) and streaming sessions.
+_ALTERNATIVE_UNITS = frozenset({"per m cached input tokens", "per audio minute (websocket)"})
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,7 @@ class Price:
     rates: Mapping[str, float]
     media_rates: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     defaults: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    from_catalogue: bool = False  # converted from the catalogue's dollars, not read from prices.json
 
 
 PRICES: Mapping[str, Price] = MappingProxyType({
@@ -81,6 +104,25 @@ STAND_INS: Mapping[str, str] = MappingProxyType(dict(_TABLE["stand_ins"]))
 def price_of(model: str) -> Price | None:
     """The price that applies to `model` (its stand-in's, for an offline model), or None when unknown."""
     return PRICES.get(STAND_INS.get(model, model))
+
+
+def price_from_catalogue(info: ModelInfo) -> Price | None:
+    """The price of `info`'s model from its catalogue entry (`ModelInfo.price`, dollars), in neurons at $0.011
+    per 1,000. None without a price, or when one of its units is not one a run can be measured in (a part of the
+    bill would be left out). The price list comes first: use this for a model `price_of` does not know."""
+    rates: dict[str, float] = {}
+    media: dict[str, float] = {}
+    for unit, dollars in info.price:
+        key = " ".join(unit.lower().split())
+        if key in _ALTERNATIVE_UNITS:
+            continue
+        if key not in CATALOGUE_UNITS:
+            return None
+        ours, size = CATALOGUE_UNITS[key]
+        (rates if ours in _UNITS else media)[ours] = dollars * size / USD_PER_NEURON
+    if not rates and not media:
+        return None
+    return Price(info.name, MappingProxyType(rates), MappingProxyType(media), from_catalogue=True)
 
 
 def usd(neurons: float) -> float:
@@ -108,6 +150,7 @@ class Estimate:
     priced_as: str | None = None  # the Cloudflare model whose price was used (a stand-in for offline models)
     basis: str = ""  # what was counted: "1,000 → 500 tokens", "90 s of audio", "1 image"
     measured: bool = False  # True: the figure is what Cloudflare said the call cost (`cf-ai-neurons`), no estimate
+    from_catalogue: bool = False  # priced from the model's catalogue entry (`price_from_catalogue`)
 
     @property
     def known(self) -> bool:
@@ -133,15 +176,16 @@ class Estimate:
             text = f"Workers AI would charge {text}"
             if self.priced_as and self.priced_as != self.model:
                 text += f" (as {short_name(self.priced_as)})"
-        return f"{text} · {self.basis}" if basis and self.basis else text
+        text = f"{text} · {self.basis}" if basis and self.basis else text
+        return f"{text} · {FROM_CATALOGUE}" if self.from_catalogue else text
 
 
 def estimate(
     model: str, *, input_tokens: int = 0, output_tokens: int = 0, audio_seconds: float = 0.0, images: int = 0,
-    tiles: int = 0, steps: int = 0, characters: int = 0,
+    tiles: int = 0, steps: int = 0, characters: int = 0, requests: int = 0, price: Price | None = None,
 ) -> Estimate:
-    """Neurons for a call to `model` that used these amounts. Unknown when the model has no price, or has
-    none for one of the amounts used (an image sent to a text model)."""
+    """Neurons for a call to `model` that used these amounts, at `price` (default: the price list's). Unknown when
+    the model has no price, or has none for one of the amounts used (an image sent to a text model)."""
     amounts = {
         "per_m_input_tokens": input_tokens,
         "per_m_output_tokens": output_tokens,
@@ -150,10 +194,11 @@ def estimate(
         "per_512_tile": tiles,
         "per_step": steps,
         "per_k_characters": characters,
+        "per_request": requests,
     }
     basis = ", ".join(filter(None, (_basis(input_tokens, output_tokens, audio_seconds, images),
-                                    _media_basis(tiles, steps, characters))))
-    price = price_of(model)
+                                    _media_basis(tiles, steps, characters, requests))))
+    price = price or price_of(model)
     if price is None:
         return Estimate(model, None, None, basis)
     rates, per = {**price.rates, **price.media_rates}, {**_UNITS, **_MEDIA_UNITS}
@@ -163,10 +208,10 @@ def estimate(
             if unit not in rates:
                 return Estimate(model, None, price.model, basis)
             neurons += rates[unit] * amount / per[unit]
-    return Estimate(model, neurons, price.model, basis)
+    return Estimate(model, neurons, price.model, basis, from_catalogue=price.from_catalogue)
 
 
-def _media_basis(tiles: int, steps: int, characters: int) -> str:
+def _media_basis(tiles: int, steps: int, characters: int, requests: int) -> str:
     parts = []
     if tiles:
         parts.append("1 tile of 512×512" if tiles == 1 else f"{tiles:,} tiles of 512×512")
@@ -174,6 +219,8 @@ def _media_basis(tiles: int, steps: int, characters: int) -> str:
         parts.append("1 step" if steps == 1 else f"{steps:,} steps")
     if characters:
         parts.append("1 character" if characters == 1 else f"{characters:,} characters")
+    if requests:
+        parts.append("1 request" if requests == 1 else f"{requests:,} requests")
     return ", ".join(parts)
 
 

@@ -1,18 +1,19 @@
-"""What one run of any model cost: `run_estimate(model, payload, output)`, for the Playground's cost line.
+"""What one run of any model cost: `run_estimate(model, payload, output, info)`, for the Playground's cost line.
 
 The answer's own `cf-ai-neurons` header is the best figure (vectorize-contract.md §4): when `output` carries one
-the estimate is that, marked measured. Otherwise the price list (prices.json) is multiplied by what the run used,
-found in the payload and the output:
+the estimate is that, marked measured. Otherwise the price list (prices.json) is multiplied by what the run used;
+for a model it does not know, the price of the model's catalogue entry `info` (`price_from_catalogue`), marked
+"at the catalogue's price". The amounts are found in the payload and the output:
 - tokens in: the output's `usage.prompt_tokens`, else a bound of the prompt, messages or text (`token_bound`);
 - tokens out: `usage.completion_tokens`, else a bound of the text that came back (a translation's too); before
   the run, `max_tokens` (or the default 256) for a generation, the input's bound for a translation;
 - tiles and steps of a generated image: the payload's width, height and steps (or num_steps), else the model's
-  defaults in prices.json;
+  defaults in prices.json (1024×1024 when it gives none; steps it gives none of are unknown unless free);
 - characters spoken (Aura): the payload's `text`;
 - minutes of audio: the input's audio for speech recognition (its WAV or MP3 header and frames), the output's for
   speech synthesis (melotts' base64 MP3 or a raw MP3/WAV body); before a synthesis has run, a bound of
   `SPOKEN_SECONDS_PER_CHARACTER` per character of its text (about three times a normal speaking pace);
-- one image per classification.
+- one image per classification; one request per run.
 None when the model has no price, or when an amount it is priced by cannot be known (yet).
 """
 
@@ -23,23 +24,35 @@ import binascii
 from typing import Any
 
 from ._audio_length import audio_seconds
+from ._catalogue import ModelInfo
 from ._outputs import ModelOutput, generated_text, usage_of
-from ._pricing import Estimate, estimate, price_of, prompt_bound, token_bound
+from ._pricing import Estimate, Price, estimate, price_from_catalogue, price_of, prompt_bound, token_bound
 
 DEFAULT_MAX_TOKENS = 256  # contract §3: a generation's max_tokens when the body does not say
 MAX_AUDIO_BYTES = 64 * 1024 * 1024  # base64 audio larger than this is not decoded to be measured
 SPOKEN_SECONDS_PER_CHARACTER = 0.2  # speech runs at ~15 characters a second; this bounds a slow voice with pauses
 
 
-def run_estimate(model: str, payload: dict | bytes | None, output: ModelOutput | None = None) -> Estimate | None:
-    counted = _counted(model, payload, output)
+def run_estimate(model: str, payload: dict | bytes | None, output: ModelOutput | None = None,
+                 info: ModelInfo | None = None) -> Estimate | None:
+    """What running `model` on `payload` cost (`output`: what came back; None: before the run, a bound). `info`,
+    the model's catalogue entry, prices a model the price list does not know; None when no price is known."""
+    counted = _counted(model, payload, output, run_price(model, info))
     if output is not None and output.neurons is not None:
         return Estimate(model, output.neurons, model, counted.basis if counted else "", measured=True)
     return counted if counted is not None and counted.known else None
 
 
-def _counted(model: str, payload: dict | bytes | None, output: ModelOutput | None) -> Estimate | None:
+def run_price(model: str, info: ModelInfo | None = None) -> Price | None:
+    """The price list's price of `model`, else its catalogue entry's (`info`, when it is `model`'s), else None."""
     price = price_of(model)
+    if price is None and info is not None and info.name == model:
+        price = price_from_catalogue(info)
+    return price
+
+
+def _counted(model: str, payload: dict | bytes | None, output: ModelOutput | None,
+             price: Price | None) -> Estimate | None:
     if price is None:
         return None
     units = {*price.rates, *price.media_rates}
@@ -52,7 +65,11 @@ def _counted(model: str, payload: dict | bytes | None, output: ModelOutput | Non
         height = _count(body.get("height"), price.defaults.get("height", 1024))
         amounts["tiles"] = -(-width // 512) * -(-height // 512)
     if "per_step" in units:
-        amounts["steps"] = _count(body.get("steps", body.get("num_steps")), price.defaults.get("steps", 0))
+        amounts["steps"] = _count(body.get("steps", body.get("num_steps")), price.defaults.get("steps", -1))
+        if amounts["steps"] < 0:  # how many steps the model takes by default is not known
+            if price.media_rates["per_step"]:
+                return None
+            amounts["steps"] = 0
     if "per_k_characters" in units:
         text = body.get("text", body.get("prompt"))
         amounts["characters"] = len(text) if isinstance(text, str) else 0
@@ -63,11 +80,13 @@ def _counted(model: str, payload: dict | bytes | None, output: ModelOutput | Non
         amounts["audio_seconds"] = seconds
     if "per_m_images" in units:
         amounts["images"] = 1
+    if "per_request" in units:
+        amounts["requests"] = 1
     if "per_m_input_tokens" in units:
         amounts["input_tokens"] = _count(usage.get("prompt_tokens"), _input_bound(body))
     if "per_m_output_tokens" in units:
         amounts["output_tokens"] = _count(usage.get("completion_tokens"), _output_bound(body, output))
-    return estimate(model, **amounts)
+    return estimate(model, price=price, **amounts)
 
 
 def _count(value: Any, default: int) -> int:

@@ -6,7 +6,9 @@ Cloudflare's model pages (cloudflare-docs src/content/workers-ai-models/*.json, 
 priced in components/workers_ai/prices.json these are its neurons × $0.011 / 1,000, rounded as Cloudflare rounds
 them (three significant digits; 0.045 for llama-3.1-8b-instruct-fast). Models whose pages give no price
 (whisper-tiny-en, detr-resnet-50, llava-1.5-7b-hf, the deprecated ones) have none. kimi-k2.5 is priced only here:
-the app's price list does not know it, so a run of it is estimated at the catalogue's price. One model publishes no schema: llava-1.5-7b-hf (beta), whose schema request is answered
+the app's price list does not know it, so a run of it is estimated at the catalogue's price.
+
+One model publishes no schema: llava-1.5-7b-hf (beta), whose schema request is answered
 
     HTTP 404  {"code": 5020, "message": "AiError: No schema found for model @cf/llava-hf/llava-1.5-7b-hf"}
 
