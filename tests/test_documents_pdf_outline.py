@@ -21,10 +21,11 @@ def line_top(number: int) -> int:
     return 720 - 14 * number + 12
 
 
-def with_outline(pdf: bytes, items: list, loop: bool = False) -> bytes:
+def with_outline(pdf: bytes, items: list, loop: bool = False, action: bool = False) -> bytes:
     """`pdf` with an outline added as an incremental update. items: (title, page index, view, children), where
     view is the destination after its page (b"/XYZ 72 600 0", b"/Fit", b"/FitH 500"). With `loop`, the last
-    top-level item's /Next points back at the first."""
+    top-level item's /Next points back at the first; with `action`, each item goes there by a GoTo action (as
+    LaTeX's hyperref writes them) instead of a /Dest."""
     size = int(re.search(rb"/Size (\d+)", pdf).group(1))
     previous = int(re.findall(rb"startxref\n(\d+)", pdf)[-1])
     objects: dict[int, bytes] = {}
@@ -41,7 +42,8 @@ def with_outline(pdf: bytes, items: list, loop: bool = False) -> bytes:
             body += b" /Prev %d 0 R" % numbers[i - 1] if i else b""
             if i + 1 < len(entries) or (loop and top):
                 body += b" /Next %d 0 R" % numbers[(i + 1) % len(entries)]
-            body += b" /Dest [%d 0 R " % (6 + 2 * page) + view + b"]"
+            target = b"[%d 0 R " % (6 + 2 * page) + view + b"]"
+            body += b" /A << /S /GoTo /D " + target + b" >>" if action else b" /Dest " + target
             if children:
                 kids = build(children, numbers[i], False)
                 body += b" /First %d 0 R /Last %d 0 R /Count %d" % (kids[0], kids[-1], len(kids))
@@ -91,6 +93,13 @@ def test_chunks_carry_the_heading_of_the_bookmarked_section_they_belong_to(tmp_p
         (3, "Safety", "The burrs are sharp: unplug the grinder before opening it."),
         (3, "Cleaning", "2.1 Cleaning\nBrush the burrs once a week and never wash them with water."),
     ]
+
+
+def test_bookmarks_that_go_by_an_action_work_as_well(tmp_path):
+    chunks = headed(tmp_path, MANUAL, [("Installation", 0, b"/XYZ 72 %d 0" % line_top(3), []),
+                                       ("Cleaning", 2, b"/Fit", [])], action=True)
+    assert [(page, heading) for page, heading, _ in chunks] == [(1, ""), (1, "Installation"), (2, "Installation"),
+                                                                (3, "Installation"), (3, "Cleaning")]
 
 
 def test_the_pages_say_where_each_section_starts(tmp_path):

@@ -96,7 +96,7 @@ try:
         if len(outline) >= max_bookmarks:
             break
         title = " ".join(bookmark.get_title().split())[:max_title]
-        dest = bookmark.get_dest()
+        dest = bookmark.get_dest()  # PDFium follows a GoTo action too (hyperref's bookmarks)
         index = dest.get_index() if dest is not None else None
         if not title or index is None or not 0 <= index < count:
             continue
