@@ -11,7 +11,7 @@ from gradio_client.exceptions import AppError
 
 from components.core import costs, rag_costs
 from components.tabs import cost as cost_tab
-from components.workers_ai import CHAT, EMBEDDINGS, SPEECH, VISION
+from components.workers_ai import CHAT, EMBEDDINGS, PRICES, SPEECH, UNIT_LABELS, VISION
 from tests.conftest import ASSETS
 
 FAST = "@cf/meta/llama-3.1-8b-instruct-fast"
@@ -62,6 +62,23 @@ def test_the_price_list_shows_every_rate():
     prices = cost_tab.price_list()
     row = prices[(prices.model == "@cf/microsoft/resnet-50")].iloc[0].tolist()
     assert row == ["@cf/microsoft/resnet-50", "per million images", "228,055", "$2.51"]
+    assert len(prices) == sum(len(p.rates) + len(p.media_rates) for p in PRICES.values())
+    assert set(prices.unit) == set(UNIT_LABELS.values()) - {"per request"}  # no model of prices.json per request
+
+
+def test_the_price_list_shows_the_media_models_in_their_own_units():
+    rows = {(model, unit): (neurons, usd) for model, unit, neurons, usd in costs.price_rows()}
+    assert rows["@cf/black-forest-labs/flux-1-schnell", "per 512×512 tile"] == ("4.8", "$0.000053")
+    assert rows["@cf/black-forest-labs/flux-1-schnell", "per step"] == ("9.6", "$0.00011")
+    assert rows["@cf/bytedance/stable-diffusion-xl-lightning", "per step"] == ("0", "free")
+    assert rows["@cf/myshell-ai/melotts", "per audio minute"] == ("18.6", "$0.00020")
+    assert rows["@cf/deepgram/aura-2-en", "per 1,000 characters"] == ("2,727", "$0.030")
+    assert rows["@cf/deepgram/aura-1", "per 1,000 characters"] == ("1,364", "$0.015")
+    assert rows["@cf/meta/m2m100-1.2b", "per million input tokens"] == ("31,050", "$0.34")
+    assert rows["@cf/meta/m2m100-1.2b", "per million output tokens"] == ("31,050", "$0.34")
+    assert costs.free_models() == ["@cf/bytedance/stable-diffusion-xl-lightning"]
+    assert cost_tab.price_notes().startswith("stable-diffusion-xl-lightning costs nothing while in beta. Offline "
+                                             "models are priced as the Workers AI model they stand in for: ")
 
 
 def test_the_estimates_are_plain_data_the_tab_only_tabulates():

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..workers_ai import (
-    CHAT, EMBEDDINGS, FREE_NEURONS_PER_DAY, PRICES, USD_PER_NEURON, Estimate, builtin_models, default_model, estimate,
-    format_neurons, format_usd, short_name, until_utc_midnight,
+    CHAT, EMBEDDINGS, FREE_NEURONS_PER_DAY, PRICES, UNIT_LABELS, USD_PER_NEURON, Estimate, builtin_models,
+    default_model, estimate, format_neurons, format_usd, short_name, until_utc_midnight,
 )
 from .errors import InputProblem
 from .usage import Snapshot, shared_ledger
@@ -33,12 +33,6 @@ SCENARIOS = {
     "Public support bot: 50,000 a day, 70B": dict(
         EXAMPLE, queries_per_day=50_000, prompt_tokens=2500, completion_tokens=400,
         chat_model="@cf/meta/llama-3.3-70b-instruct-fp8-fast", gpu_usd_per_hour=2.5),
-}
-UNITS = {  # how the price list's units read in the table
-    "per_m_input_tokens": "per million input tokens",
-    "per_m_output_tokens": "per million output tokens",
-    "per_audio_minute": "per audio minute",
-    "per_m_images": "per million images",
 }
 COST_COLUMNS = ["item", "neurons per day (est.)", "$ per month (est.)"]
 PRICE_COLUMNS = ["model", "unit", "neurons", "$"]
@@ -142,9 +136,17 @@ def cost_rows(load: Workload) -> list[tuple[str, str, str]]:
 
 
 def price_rows() -> list[tuple[str, str, str, str]]:
-    """Every price the app knows, one row per model and unit with its dollar equivalent (PRICE_COLUMNS)."""
-    return [(name, UNITS[unit], format_neurons(rate), format_usd(rate * USD_PER_NEURON))
-            for name, price in PRICES.items() for unit, rate in price.rates.items()]
+    """Every price the app knows, one row per model and unit with its dollar equivalent (PRICE_COLUMNS): tokens,
+    audio and images (`Price.rates`), then tiles, steps and characters of generated media (`Price.media_rates`).
+    A rate of zero is "free" (SDXL-Lightning while it is in beta)."""
+    return [(name, UNIT_LABELS[unit], format_neurons(rate), format_usd(rate * USD_PER_NEURON) if rate else "free")
+            for name, price in PRICES.items() for unit, rate in (*price.rates.items(), *price.media_rates.items())]
+
+
+def free_models() -> list[str]:
+    """The models the price list prices at zero in every unit (free while in beta)."""
+    return [name for name, price in PRICES.items()
+            if not any((*price.rates.values(), *price.media_rates.values()))]
 
 
 def priced_models(task: str) -> list[str]:

@@ -135,6 +135,14 @@ def price_list() -> pd.DataFrame:
     return pd.DataFrame(costs.price_rows(), columns=costs.PRICE_COLUMNS)
 
 
+def price_notes() -> str:
+    """What the price list's table does not say: which models are free, how offline models are priced."""
+    stand_ins = ", ".join(f"{short_name(local)} as {short_name(cloud)}" for local, cloud in STAND_INS.items())
+    free = " and ".join(short_name(name) for name in costs.free_models())
+    return (f"{free + ' costs nothing while in beta. ' if free else ''}Offline models are priced as the Workers AI "
+            f"model they stand in for: {stand_ins}. A model that is not listed has no known price.")
+
+
 # ── usage charts ────────────────────────────────────────────────────────────────────────────
 
 
@@ -241,9 +249,7 @@ def render(tab: gr.Tab) -> None:
     rag_inputs = _rag_section()
     with gr.Accordion("Price list (neurons, from prices.json)", open=False):
         gr.Dataframe(price_list(), interactive=False, max_height=360)
-        stand_ins = ", ".join(f"{short_name(local)} as {short_name(cloud)}" for local, cloud in STAND_INS.items())
-        gr.Markdown(f"Offline models are priced as the Workers AI model they stand in for: {stand_ins}. "
-                    "A model that is not listed has no known price.")
+        gr.Markdown(price_notes())
 
     calculate.click(estimate_cost, inputs, [answer, table], api_name="estimate_cost")
     rag_button, rag_fields, rag_outputs = rag_inputs
