@@ -66,8 +66,8 @@ def build_demo() -> gr.Blocks:
                 dropdowns += embeddings.render(meter)
             with gr.Tab("Documents", id="documents"):
                 dropdowns += documents.render(meter, demo)
-            with gr.Tab("Playground", id="playground"):
-                playground.render(meter)
+            with gr.Tab("Playground", id="playground") as playground_tab:
+                playground.render(meter, playground_tab)
             with gr.Tab("Cost", id="cost") as cost:
                 cost_tab.render(cost)
 

@@ -71,6 +71,22 @@ def _documents_shown(page: Page, panel: Locator, timeout: int) -> None:
     expect(panel.locator("#documents-question textarea")).to_have_value(re.compile("Brava"))
 
 
+def _playground_act(page: Page, panel: Locator) -> None:
+    """Offline the Playground opens on *Any model*, its form filled in for the default chat model: Run. With an
+    account it opens on *Text to image*: a prompt example."""
+    run = panel.locator("#playground-run")
+    prompt = example(panel, "lighthouse")
+    run.or_(prompt).filter(visible=True).first.wait_for()
+    (run if run.is_visible() else prompt).click()
+
+
+def _playground_shown(page: Page, panel: Locator, timeout: int) -> None:
+    answer = panel.locator("#playground-text textarea").or_(panel.locator("#playground-image img"))
+    expect(answer.filter(visible=True).first).to_be_visible(timeout=timeout)
+    expect(panel.locator("div.block.answer-cost").filter(visible=True).first).to_contain_text("neurons",
+                                                                                             timeout=timeout)
+
+
 def _cost_shown(page: Page, panel: Locator, timeout: int) -> None:
     expect(panel.locator("#cost-estimate")).to_contain_text("50,000 queries a day", timeout=timeout)
 
@@ -85,8 +101,7 @@ FIRST_CLICKS: list[FirstClick] = [
     _step("Speech", "speech", lambda page, panel: example(panel, "speech-fox").click(), _speech_shown),
     _step("Embeddings", "embeddings", None, _embeddings_shown),  # opening the tab is the click
     _step("Documents", "documents", lambda page, panel: example(panel, "Brava").click(), _documents_shown, SLOW_MS),
-    # The Playground tab, once it is in the app: one entry, e.g.
-    # _step("Playground", "playground", lambda page, panel: example(panel, "…").click(), _playground_shown),
+    _step("Playground", "playground", _playground_act, _playground_shown, SLOW_MS),
     _step("Cost", "cost", lambda page, panel: example(panel, "Public support bot").click(), _cost_shown),
 ]
 

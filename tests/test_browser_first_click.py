@@ -28,6 +28,7 @@ WATCH_NOTES = """() => { window.notesSeen = [];
   })).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true}); }"""
 
 
+@pytest.mark.timeout(420)  # three answers from SmolLM2 (Chat, Documents, Playground) on two busy cores
 def test_every_tab_shows_a_result_after_one_click_offline(browser, offline_served):
     from components.local import MODELS
 

@@ -178,3 +178,19 @@ def test_the_how_it_works_panel_gives_each_request_as_curl(client, fake):
     text = describe_trace(recent((session_key(None), "playground")), curl=True)
     assert 'curl -X POST "' in text and "$CLOUDFLARE_ACCOUNT_ID" in text and "--data-binary @your-file" in text
     assert "Bearer $CLOUDFLARE_API_TOKEN" in text and TOKEN not in text
+
+
+def test_picking_a_model_shows_its_card_with_the_catalogues_price(client, fake):
+    import asyncio
+
+    from components.core.playground.run import recent_form
+    from components.tabs import playground_any
+
+    view, card, mode = asyncio.run(playground_any._open_model("@cf/deepgram/aura-2-en"))
+    assert view == ("@cf/deepgram/aura-2-en", "Form") and recent_form(view[0]).task == "Text-to-Speech"
+    assert "Catalogue price: $0.03 per 1k characters" in card
+    assert mode["choices"] == [("Form", "Form"), ("JSON", "JSON")] or mode["choices"] == ["Form", "JSON"]
+    view, card, _ = asyncio.run(playground_any._open_model("@cf/llava-hf/llava-1.5-7b-hf"))
+    assert view == ("@cf/llava-hf/llava-1.5-7b-hf", "JSON") and "publishes no input schema" in card
+    view, card, _ = asyncio.run(playground_any._open_model("../../user/tokens/verify"))
+    assert view is None and "is not a model id" in card

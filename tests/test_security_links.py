@@ -137,3 +137,18 @@ def test_the_vision_endpoint_fetches_a_link_within_its_limit_and_refuses_a_large
     kind, payload = classify_link(served, host + "/claims-huge")
     assert kind == "error" and "larger than 20 MB" in payload["error"], payload
     assert fake.count() == 1, "only the picture within the limit reached Workers AI"
+
+
+def test_every_file_input_a_caller_can_reach_fetches_links_with_a_limit():
+    """Gradio fetches a file named by link whole, into memory, with no limit: every file input of an endpoint an
+    API or MCP caller can call must fetch through fetch_links_capped with its own limit."""
+    import gradio as gr
+
+    import app
+
+    reachable = [fn for fn in app.demo.fns.values() if fn.api_visibility != "private"]
+    files = {(fn.api_name, type(c).__name__): c for fn in reachable for c in fn.inputs
+             if isinstance(c, (gr.File, gr.Image, gr.Audio, gr.Video, gr.Gallery))}
+    assert files, "the app has file inputs"
+    for (name, kind), component in files.items():
+        assert getattr(component, "link_limit", None), f"{name}: its {kind} fetches links without a limit"

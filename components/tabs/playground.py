@@ -231,18 +231,18 @@ def _translation_panel(meter, requests) -> None:
         after_answer(event.then, ACTION, cost=cost, requests=requests, meter=meter, curl=True)
 
 
-def render(meter: gr.HTML | None = None) -> None:
-    """The Playground tab; each answer refreshes the header `meter` (if given)."""
+def render(meter: gr.HTML | None = None, tab: gr.Tab | None = None) -> None:
+    """The Playground tab (`tab`, if given, is the tab itself); each answer refreshes the header `meter` (if given).
+    Offline it opens on *Any model*, the part the local models can run."""
     notice(offline=OFFLINE_NOTE)
     panels = (("Text to image", "playground-image-tab", _image_panel),
               ("Text to speech", "playground-speech-tab", _speech_panel),
               ("Translate", "playground-translate-tab", _translation_panel))
-    with gr.Tabs():
+    with gr.Tabs(selected="playground-any" if is_offline() else None):
         for title, elem_id, build in panels:
             with gr.Tab(title, elem_id=elem_id):
                 requests = sent_requests(render=False)
                 build(meter, requests)
                 panel(ACTION, requests)
-        with gr.Tab("Any model", elem_id="playground-any-tab") as any_tab:
-            playground_any.render(meter, any_tab)
-
+        with gr.Tab("Any model", id="playground-any", elem_id="playground-any-tab") as any_tab:
+            playground_any.render(meter, any_tab, tab if is_offline() else None)

@@ -17,7 +17,7 @@ from ..core.errors import InputProblem, user_message
 from ..core.playground import form as forms
 from ..core.playground.form import example_of
 from ..core.playground.outputs import AUDIO, BOXES, FILE, IMAGE, JSON, LABELS, TEXT, VECTORS, Shown
-from ..core.playground.payload import body_from_form, body_from_json, check
+from ..core.playground.payload import MAX_FILE_BYTES, body_from_form, body_from_json, check
 from ..core.playground.run import (ACTION, ModelForm, body_for_api, catalogue, model_form, pick_variant, recent_form,
                                    run, run_once)
 from ..core.scratch import write_file
@@ -26,8 +26,18 @@ from ..ui.errors import friendly_errors
 from ..ui.how_it_works import panel, sent_requests
 from ..ui.models import ModelDropdown
 from ..ui.panels import after_answer, cost_line
-from ..ui.schema_form import component_for, values_of
+from ..ui.schema_form import form_components, values_of
+from ..ui.uploads import fetch_links_capped
 from ..workers_ai import CHAT, MODEL_ID_MAX_LENGTH, WorkersAIError
+
+class ModelFile(gr.File):
+    """gr.File whose file named by link (what MCP clients send) is fetched up to the size a model is sent
+    (ui/uploads.py). `is_template` keeps the browser using the File component."""
+
+    is_template = True
+    link_limit = MAX_FILE_BYTES
+    async_move_resource_to_block_cache = fetch_links_capped
+
 
 ALL_TASKS = "All tasks"
 JSON_MODE = "JSON"
@@ -65,6 +75,8 @@ def _describe(form: ModelForm) -> str:
     lines = [f"**{form.model}**" + (f" · {info.task}" if info and info.task else "")]
     if info and info.description:
         lines.append(info.description[:400])
+    if info and info.price_text:
+        lines.append(f"Catalogue price: {info.price_text}.")
     if info and info.deprecation_date:
         lines.append(f"⚠ **Deprecated on {info.deprecation_date}**: Workers AI may refuse it; pick a newer model.")
     if form.form.note:
@@ -95,7 +107,7 @@ async def _open_model(model: str | None):
     try:
         form = await model_form(model_or_default(str(model)[:MODEL_ID_MAX_LENGTH], CHAT))
     except (InputProblem, WorkersAIError) as exc:
-        return None, f"**{str(model)[:80]}**: {user_message(exc)}", gr.update(choices=[], value=None, visible=False)
+        return None, user_message(exc), gr.update(choices=[], value=None, visible=False)
     titles = [v.title for v in form.form.usable] + [JSON_MODE]
     return (form.model, titles[0]), _describe(form), gr.update(choices=titles, value=titles[0],
                                                                visible=len(titles) > 1)
@@ -125,8 +137,9 @@ def _input_image(variant: forms.Variant | None, values: dict) -> str | None:
     return next((values.get(f.name) for f in fields if f and f.kind == forms.IMAGE and values.get(f.name)), None)
 
 
-def render(meter: gr.HTML | None, tab: gr.Tab) -> None:
-    """The "Any model" panel; `tab` is its sub-tab (the catalogue is fetched when it is first opened)."""
+def render(meter: gr.HTML | None, tab: gr.Tab, opens_with: gr.Tab | None = None) -> None:
+    """The "Any model" panel; `tab` is its sub-tab: the catalogue is fetched when it is opened, or when `opens_with`
+    (the Playground tab, where the panel is the one shown first) is."""
     with gr.Row():
         task = gr.Dropdown([ALL_TASKS], value=ALL_TASKS, label="Task", scale=1, elem_id="playground-task")
         model = gr.Dropdown([], label="Model", filterable=True, allow_custom_value=True, scale=3,
@@ -150,9 +163,9 @@ def render(meter: gr.HTML | None, tab: gr.Tab) -> None:
                 if variant is None:  # JSON: an example to edit
                     example = example_of(pick_variant(form.form, {}) if form.form.variants else None, form.task)
                     inputs = [gr.Code(json.dumps(example, indent=2), language="json", label="Input (JSON)",
-                                      elem_id="playground-json")]
+                                      elem_id="playground-json", interactive=True)]
                 else:
-                    inputs = [component_for(f) for f in variant.fields]
+                    inputs = form_components(variant, example_of(variant, form.task))
                 button = gr.Button("Run", variant="primary", elem_id="playground-run")
 
                 async def go(request: gr.Request, *values):
@@ -188,7 +201,8 @@ def render(meter: gr.HTML | None, tab: gr.Tab) -> None:
             ]
             cost = cost_line()
     panel(ACTION, requests)
-    tab.select(_list_models, [task, model], [task, model], api_visibility="private", show_progress="hidden")
+    for opened in filter(None, (tab, opens_with)):
+        opened.select(_list_models, [task, model], [task, model], api_visibility="private", show_progress="hidden")
     task.change(_list_models, [task, model], [task, model], api_visibility="private", show_progress="hidden")
     model.change(_open_model, model, [chosen, card, mode], api_visibility="private", show_progress="minimal")
     mode.input(lambda view, title: (view[0], title) if view else None, [chosen, mode], chosen,
@@ -196,7 +210,7 @@ def render(meter: gr.HTML | None, tab: gr.Tab) -> None:
     with gr.Group(visible=False):  # the API's own inputs: run_model has no page of its own
         api_model = ModelDropdown([], value="", label="Model", allow_custom_value=True)
         api_json = gr.Textbox("", label="Inputs (JSON)")
-        api_file = gr.File(label="File", type="filepath")
+        api_file = ModelFile(label="File", type="filepath")
         api_answer, api_output = gr.JSON(label="Answer"), gr.File(label="Output file")
     gr.Button(visible=False).click(run_model, [api_model, api_json, api_file], [api_answer, api_output],
                                    api_name="run_model", concurrency_limit=concurrency_limit(),

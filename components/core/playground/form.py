@@ -275,9 +275,11 @@ def example_of(variant: Variant | None, task: str = "") -> dict:
         if not f.required:
             continue
         if f.kind in (TEXT, LONG_TEXT):
-            body[f.name] = _SAMPLE_TEXT.get(f.name, "Hello!")
+            sample = _TASK_EXAMPLES.get(task, {}).get(f.name)
+            body[f.name] = sample if isinstance(sample, str) else _SAMPLE_TEXT.get(f.name, "Hello!")
         elif f.kind == CHOICE:
-            body[f.name] = f.default if f.default in f.choices else f.choices[0]
+            sample = _TASK_EXAMPLES.get(task, {}).get(f.name, _SAMPLE_TEXT.get(f.name))
+            body[f.name] = next((c for c in (f.default, sample) if c in f.choices), f.choices[0])
         elif f.kind in (NUMBER, INTEGER):
             body[f.name] = f.default if f.default is not None else f.minimum if f.minimum is not None else 1
         elif f.kind == BOOLEAN:
@@ -285,7 +287,8 @@ def example_of(variant: Variant | None, task: str = "") -> dict:
         elif f.kind == MESSAGES:
             body[f.name] = [{"role": "user", "content": "Hello!"}]
         elif f.kind == STRINGS:
-            body[f.name] = ["Hello!"]
+            sample = _TASK_EXAMPLES.get(task, {}).get(f.name)
+            body[f.name] = sample if isinstance(sample, list) else ["Hello!"]
         elif f.binary:
             body[f.name] = [] if f.encoding == BYTES else ""
     return body

@@ -89,7 +89,8 @@ async def run(form: ModelForm, body: dict | bytes, request) -> AsyncIterator[Sho
     """Run `form.model` on `body` for `request`'s visitor. Yields the text so far while a generation streams, then
     the whole answer; otherwise the answer once."""
     model, task = form.model, form.task or "Playground"
-    upper = run_estimate(model, body, None) or Estimate(model, None)  # unknown: refused where a budget applies
+    # prices.json first, else the catalogue's own price; unknown: refused where a budget applies
+    upper = run_estimate(model, body, None, info=form.info) or Estimate(model, None)
     async with metered(request, ACTION, task, upper) as meter:
         if streams(form, body):
             text, usage = "", {}
@@ -99,11 +100,11 @@ async def run(form: ModelForm, body: dict | bytes, request) -> AsyncIterator[Sho
                 if delta.text:
                     yield Shown(TEXT, text=text, value={"response": text}, summary=f"{len(text):,} characters")
             output = ModelOutput(result={"response": text, "usage": usage})
-            meter.record(run_estimate(model, body, output) or upper)
+            meter.record(run_estimate(model, body, output, info=form.info) or upper)
             yield Shown(TEXT, text=text, value={"response": text, "usage": usage}, summary=f"{len(text):,} characters")
             return
         output = await shared_client().invoke(model, body)
-        meter.record(run_estimate(model, body, output) or upper)
+        meter.record(run_estimate(model, body, output, info=form.info) or upper)
     yield shown(output.result, output.data, output.content_type, form.schema.output if form.schema else None)
 
 
