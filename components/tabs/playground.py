@@ -159,12 +159,13 @@ def _image_panel(meter, requests) -> None:
                 seed = gr.Number(value=-1, precision=0, label="Seed", info="SDXL-Lightning only; -1: random.")
                 negative = gr.Textbox(label="Negative prompt", info="SDXL-Lightning only: what to leave out.")
             button = gr.Button("Generate", variant="primary")
+            examples = gr.Examples([[p] for p in presets.EXAMPLE_PROMPTS], inputs=[prompt], label="Try a prompt")
         with gr.Column():
             image = gr.Image(label="Picture", type="filepath", height=420, interactive=False,
                              elem_id="playground-image")
             cost = cost_line()
-    gallery = gr.Gallery(label="This session's pictures", columns=6, height=200, value=[], elem_id="playground-gallery")
-    examples = gr.Examples([[p] for p in presets.EXAMPLE_PROMPTS], inputs=[prompt], label="Try a prompt")
+    gallery = gr.Gallery(label="This session's pictures", columns=8, fit_columns=False, height=220, value=[],
+                         interactive=False, object_fit="cover", elem_id="playground-gallery")
     model.change(lambda m: gr.update(maximum=presets.MAX_STEPS.get(m, 20), value=presets.DEFAULT_STEPS.get(m, 4)),
                  model, steps, api_visibility="private", queue=False, show_progress="hidden")
     inputs = [prompt, model, steps, width, height, seed, negative]
@@ -191,10 +192,10 @@ def _speech_panel(meter, requests) -> None:
                 speaker = gr.Dropdown(list(presets.AURA_SPEAKERS), value="luna", label="Voice", visible=False,
                                       allow_custom_value=True)
             button = gr.Button("Speak", variant="primary")
+            examples = gr.Examples([[t] for t in presets.EXAMPLE_SPEECH], inputs=[text], label="Try a sentence")
         with gr.Column():
             audio = gr.Audio(label="Speech", type="filepath", interactive=False, elem_id="playground-audio")
             cost = cost_line()
-    examples = gr.Examples([[t] for t in presets.EXAMPLE_SPEECH], inputs=[text], label="Try a sentence")
     model.change(_voices, [model, speaker], [lang, speaker], api_visibility="private", show_progress="hidden")
     inputs = [text, model, speaker, lang]
     clicked = button.click(speak, inputs, audio, api_name="speak", concurrency_limit=concurrency_limit())
