@@ -2,17 +2,15 @@
 (computed once, reused, never across backends, never a failure), and the offline models' loading notes."""
 
 import asyncio
-import shutil
 
 import pytest
 
 from components import workers_ai
 from components.core import backend
-from components.core.first_results import ExampleFiles, FirstResults
+from components.core.first_results import FirstResults
 from components.core.model_loading import LOADS, load_ahead, loading_note, must_load
 from components.local.models import LocalModel
 from components.workers_ai import VISION
-from tests.conftest import ASSETS
 
 
 class Calls:
@@ -111,17 +109,6 @@ def test_the_store_is_bounded_least_recently_used_first(two_backends):
         asyncio.run(store.get(key, compute))
     assert asyncio.run(store.get("a", compute)).reused and asyncio.run(store.get("c", compute)).reused
     assert not asyncio.run(store.get("b", compute)).reused
-
-
-def test_example_files_are_recognised_by_content_whatever_their_path(tmp_path):
-    examples = ExampleFiles([ASSETS / "cat-chelsea.png", ASSETS / "coffee-cup.png"])
-    copy = shutil.copy(ASSETS / "cat-chelsea.png", tmp_path / "upload.png")  # Gradio's cached copy
-    other = tmp_path / "other.png"
-    other.write_bytes((ASSETS / "cat-chelsea.png").read_bytes()[:-1] + b"\0")
-    assert examples.key(copy) == "cat-chelsea.png"
-    assert examples.key(ASSETS / "coffee-cup.png") == "coffee-cup.png"
-    assert examples.key(other) is None
-    assert examples.key(tmp_path / "gone.png") is None and examples.key(None) is None and examples.key("") is None
 
 
 def test_a_workers_ai_model_never_loads():

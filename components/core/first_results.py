@@ -19,14 +19,12 @@ the second computes its own.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .backend import shared_client
@@ -115,32 +113,6 @@ class FirstResults:
         """Drop every kept answer (tests, or an operator who changed a model behind the same id)."""
         with self._lock:
             self._kept.clear()
-
-
-class ExampleFiles:
-    """The app's example files, recognised by their content: `key(path)` names the example a file is a copy of
-    (Gradio hands the function a copy in its cache, not the asset itself), or None for any other file, whose
-    answer is never kept. The examples' digests are read on first use."""
-
-    def __init__(self, paths: Iterable[str | Path]) -> None:
-        self._paths = [Path(path) for path in paths]
-        self._by_digest: dict[str, str] | None = None
-
-    def key(self, path: str | Path | None) -> str | None:
-        if not path:
-            return None
-        if self._by_digest is None:
-            self._by_digest = {_digest(example): example.name for example in self._paths}
-        try:
-            if Path(path).stat().st_size > max((p.stat().st_size for p in self._paths), default=0):
-                return None  # larger than every example: not one, and not worth reading
-            return self._by_digest.get(_digest(Path(path)))
-        except OSError:
-            return None
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 _shared: FirstResults | None = None

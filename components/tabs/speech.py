@@ -13,11 +13,10 @@ import gradio as gr
 
 from ..core.backend import default_model, model_or_default
 from ..core.errors import InputProblem
-from ..core.first_results import ExampleFiles
 from ..core.speech import TASKS, checked_options, takes_base64_json, transcribe_file
 from ..ui.endpoints import concurrency_limit
 from ..ui.errors import friendly_errors
-from ..ui.first_click import announce_loading, answer, model_notice, on_example
+from ..ui.first_click import announce_loading, answer, example_file, model_notice, on_example
 from ..ui.how_it_works import panel
 from ..ui.models import model_dropdown
 from ..ui.panels import after_answer, cost_line, notice
@@ -26,7 +25,6 @@ from ..workers_ai import SPEECH
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 EXAMPLES = ["speech-fox.wav", "speech-weather.wav"]
-EXAMPLE_FILES = ExampleFiles(ASSETS / name for name in EXAMPLES)  # their answers are kept per backend and model
 
 LANGUAGES = [
     ("Detect automatically", ""), ("English", "en"), ("Spanish", "es"), ("French", "fr"), ("German", "de"),
@@ -71,22 +69,23 @@ async def transcribe(
 
 
 @friendly_errors
-async def _example(audio: str | None, model: str, language: str, task: str, progress: gr.Progress = gr.Progress(),
-                   request: gr.Request | None = None):
-    """An example recording clicked: its transcript, subtitles and captioned playback at once, computed by
-    `transcribe` or kept from this backend's earlier answer with the same model and options."""
+async def _example(chosen: tuple[int, list] | None, model: str, language: str, task: str,
+                   progress: gr.Progress = gr.Progress(), request: gr.Request | None = None):
+    """An example recording clicked (`chosen`: its index and row, from the examples' dataset): its transcript,
+    subtitles and captioned playback at once, computed by `transcribe` or kept from this backend's earlier answer
+    with the same model and options. The recording is read from assets/ (our own file)."""
+    recording = example_file(chosen)
     model = model_or_default(model, SPEECH)
     language, task = checked_options(language, task)
-    example = EXAMPLE_FILES.key(audio)
 
     async def run():
-        transcript, vtt_path, srt_path, _player = await transcribe(audio, model, language, task, progress, request)
-        return transcript, vtt_path, srt_path
+        transcript, vtt, srt, _player = await transcribe(recording, model, language, task, progress, request)
+        return transcript, vtt, srt
 
-    (transcript, vtt_path, srt_path), cost, requests = await answer(
-        ("transcribe", model, language, task, example) if example else None, run, "transcribe", request,
-        "Transcribe", files=True)
-    return transcript, vtt_path, srt_path, gr.Audio(value=audio, subtitles=vtt_path), cost, requests
+    (transcript, vtt, srt), cost, requests = await answer(
+        ("transcribe", model, language, task, Path(recording).name), run, "transcribe", request, "Transcribe",
+        files=True)
+    return transcript, vtt, srt, gr.Audio(value=recording, subtitles=vtt), cost, requests
 
 
 class AudioInput(gr.Audio):
@@ -151,6 +150,6 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
         api_name="transcribe", concurrency_limit=concurrency_limit(),
     )
     after_answer(answered.then, "transcribe", cost=cost, requests=requests, meter=meter)
-    on_example(examples, _example, [recording, model, language, task], [text, vtt, srt, player], action="transcribe",
+    on_example(examples, _example, [examples.dataset, model, language, task], [text, vtt, srt, player], action="transcribe",
                cost=cost, requests=requests, meter=meter)
     return [(SPEECH, model)]

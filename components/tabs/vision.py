@@ -12,11 +12,10 @@ import gradio as gr
 
 from ..core.backend import model_or_default
 from ..core.errors import InputProblem
-from ..core.first_results import ExampleFiles
 from ..core.vision import MAX_FILE_BYTES, check_file, classify_file
 from ..ui.endpoints import concurrency_limit
 from ..ui.errors import friendly_errors
-from ..ui.first_click import announce_loading, answer, model_notice, on_example
+from ..ui.first_click import announce_loading, answer, example_file, model_notice, on_example
 from ..ui.how_it_works import panel
 from ..ui.models import model_dropdown
 from ..ui.panels import after_answer, cost_line, notice
@@ -25,7 +24,6 @@ from ..workers_ai import VISION
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 EXAMPLES = ["cat-chelsea.png", "coffee-cup.png"]
-EXAMPLE_FILES = ExampleFiles(ASSETS / name for name in EXAMPLES)  # their answers are kept per backend and model
 
 
 class ImageInput(gr.Image):
@@ -72,14 +70,15 @@ async def classify(
 
 
 @friendly_errors
-async def _example(image: str | None, model: str, progress: gr.Progress = gr.Progress(),
+async def _example(chosen: tuple[int, list] | None, model: str, progress: gr.Progress = gr.Progress(),
                    request: gr.Request | None = None):
-    """An example picture clicked: its labels at once, computed by `classify` or kept from this backend's earlier
-    answer with this model; with the cost line and the How-it-works text."""
+    """An example picture clicked (`chosen`: its index and row, from the examples' dataset): its labels at once,
+    computed by `classify` or kept from this backend's earlier answer with this model; with the cost line and the
+    How-it-works text. The picture is read from assets/ (our own file, never a path a visitor sent)."""
+    picture = example_file(chosen)
     model = model_or_default(model, VISION)
-    example = EXAMPLE_FILES.key(image)
-    return await answer(("classify", model, example) if example else None,
-                        lambda: classify(image, model, progress, request), "classify", request, "Classify")
+    return await answer(("classify", model, Path(picture).name), lambda: classify(picture, model, progress, request),
+                        "classify", request, "Classify")
 
 
 def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
@@ -101,7 +100,7 @@ def render(meter: gr.HTML | None = None) -> list[tuple[str, gr.Dropdown]]:
     examples = gr.Examples([[str(ASSETS / name)] for name in EXAMPLES], inputs=[image],
                            label="Try an example: one click shows its labels")
     requests = panel("classify")
-    on_example(examples, _example, [image, model], [labels], action="classify", cost=cost, requests=requests,
+    on_example(examples, _example, [examples.dataset, model], [labels], action="classify", cost=cost, requests=requests,
                meter=meter)
     for event in (
         button.click(classify, [image, model], labels, api_name="classify", concurrency_limit=concurrency_limit()),

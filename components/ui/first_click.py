@@ -19,6 +19,7 @@ import gradio as gr
 from gradio.context import Context
 
 from ..core.backend import is_offline
+from ..core.errors import InputProblem
 from ..core.first_results import Answer, first_results
 from ..core.model_loading import load_ahead, loading_note
 from ..core.usage import session_key, shared_ledger
@@ -62,6 +63,14 @@ async def answer(key: Hashable | None, run: Callable[[], Awaitable], action: str
         return value, reused_cost(kept), reused_requests(kept, button)
     session = session_key(request)
     return value, describe(shared_ledger().last(session, action)), describe_trace(recent((session, action)))
+
+
+def example_file(chosen: tuple[int, list] | None) -> str:
+    """The file of the example a visitor clicked, as the tab listed it (assets/), from the examples' dataset value
+    (index, row). Not Gradio's copy in its cache: the file itself, which no cache clean-up removes."""
+    if not chosen or not chosen[1]:
+        raise InputProblem("Click one of the examples.")
+    return str(chosen[1][0])
 
 
 def _files_exist(value) -> bool:
