@@ -146,3 +146,14 @@ def test_answers_are_recognised_by_what_they_are():
     vectors = shown({"shape": [2, 384], "data": [[0.1] * 384, [0.2] * 384]})
     assert vectors.kind == VECTORS and vectors.summary == "2 vectors of 384 dimensions"
     assert shown({"anything": 1}).kind == JSON and shown("plain").kind == TEXT
+
+
+def test_an_optional_number_left_blank_is_not_sent():
+    """A number without a default is a text box on the page: blank leaves it to the model, text is refused."""
+    llama = form_of(schema("@cf/meta/llama-3.1-8b-instruct-fast")).variants[0]
+    assert body_from_form(llama, {"prompt": "hi", "seed": ""}) == {"prompt": "hi"}
+    assert body_from_form(llama, {"prompt": "hi", "seed": "42"}) == {"prompt": "hi", "seed": 42}
+    with pytest.raises(InputProblem, match="Seed is at least 1; you gave 0"):
+        body_from_form(llama, {"prompt": "hi", "seed": "0"})
+    with pytest.raises(InputProblem, match="Seed must be a number"):
+        body_from_form(llama, {"prompt": "hi", "seed": "many"})

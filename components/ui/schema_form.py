@@ -29,15 +29,17 @@ def component_for(field: f.Field, example=None) -> gr.Component:
                           lines=4 if field.kind == f.LONG_TEXT else 1, max_lines=12 if field.kind == f.LONG_TEXT else 1,
                           max_length=field.max_length, **common)
     if field.kind in (f.NUMBER, f.INTEGER):
-        # A slider always holds a value, and every value it holds is sent: only a number with a default gets one.
-        # Without a default the box starts blank, and blank is left out of the request (the model decides).
+        # Every value a slider or number box holds is sent (the browser sends 0 for an empty number box), so only
+        # a number with a default gets one. Without a default it is a text box that starts blank, and blank is left
+        # out of the request: the model decides.
         low, high, default = field.minimum, field.maximum, field.default
-        has_default = isinstance(default, (int, float)) and not isinstance(default, bool)
-        if has_default and low is not None and high is not None and 0 < high - low <= MAX_SLIDER_SPAN:
+        if not isinstance(default, (int, float)) or isinstance(default, bool):
+            return gr.Textbox("", placeholder="blank: the model's default", **common)
+        if low is not None and high is not None and 0 < high - low <= MAX_SLIDER_SPAN:
             step = 1 if field.kind == f.INTEGER else _step(low, high)
             return gr.Slider(low, high, value=default, step=step, **common)
-        return gr.Number(value=default if has_default else None, precision=0 if field.kind == f.INTEGER else None,
-                         minimum=low, maximum=high, **common)
+        return gr.Number(value=default, precision=0 if field.kind == f.INTEGER else None, minimum=low, maximum=high,
+                         **common)
     if field.kind == f.CHOICE:
         start = example if example in field.choices else field.default if field.default in field.choices else None
         return gr.Dropdown(choices=list(field.choices), value=start, **common)
