@@ -194,3 +194,22 @@ def test_picking_a_model_shows_its_card_with_the_catalogues_price(client, fake):
     assert view == ("@cf/llava-hf/llava-1.5-7b-hf", "JSON") and "publishes no input schema" in card
     view, card, _ = asyncio.run(playground_any._open_model("../../user/tokens/verify"))
     assert view is None and "is not a model id" in card
+
+
+def test_object_detection_boxes_are_drawn_on_the_picture_sent(client, fake):
+    """On the page, DETR's boxes go onto the visitor's own picture (an annotated image), beside the whole JSON."""
+    import asyncio
+
+    from components.core.playground.payload import body_from_form
+    from components.core.playground.run import model_form, run_once
+    from components.tabs import playground_any
+
+    form = asyncio.run(model_form("@cf/facebook/detr-resnet-50"))
+    variant = next(v for v in form.form.usable if v.raw_body is not None)
+    picture = str(FIXTURES / "cat-chelsea.png")
+    shown = asyncio.run(run_once(form, body_from_form(variant, {"file": picture}), None))
+    updates = playground_any._outputs_for(shown, playground_any._input_image(variant, {"file": picture}), "detr")
+    by_kind = dict(zip(playground_any.OUTPUT_KINDS, updates))
+    assert by_kind["boxes"]["visible"] and by_kind["boxes"]["value"][0] == picture
+    assert by_kind["boxes"]["value"][1] and all(len(corners) == 4 for corners, _ in by_kind["boxes"]["value"][1])
+    assert by_kind["json"]["visible"] and not by_kind["text"]["visible"]
