@@ -59,14 +59,6 @@ def is_offline() -> bool:
     return shared_client().settings.backend == "local"
 
 
-def local_model_loaded(model: str) -> bool:
-    """Whether an offline model is in memory already (True for anything that is not a local model)."""
-    from ..local import MODELS
-
-    entry = MODELS.get(model)
-    return entry is None or entry.loaded
-
-
 def default_model(task: str) -> str:
     """The default model of `task` on the live backend."""
     return _default_model(task, shared_client().settings.backend)

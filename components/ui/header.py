@@ -38,7 +38,7 @@ def header_html(settings: Settings) -> str:
 <div class="app-header">
   <div>
     <h1>Workers AI showcase</h1>
-    <p>Streaming chat, image classification, speech to text and embeddings — one client, one API.</p>
+    <p>Chat, vision, speech, embeddings, your documents and the whole model catalogue — one client, one API.</p>
   </div>
   <span class="backend-badge backend-{state}" data-testid="backend-badge">{html.escape(backend_label(settings))}</span>
 </div>

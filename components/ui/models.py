@@ -1,11 +1,10 @@
-"""Model pickers: dropdowns that list the live catalogue but accept any model id, and the note shown while an
-offline model loads on first use."""
+"""Model pickers: dropdowns that list the live catalogue but accept any model id."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from ..core.backend import default_model, local_model_loaded, shared_catalogue, shared_client
+from ..core.backend import default_model, shared_catalogue, shared_client
 from ..workers_ai import MODEL_ID_MAX_LENGTH, MODEL_ID_PATTERN, ModelInfo, builtin_models
 
 
@@ -43,14 +42,3 @@ async def refresh_models(task: str, current: str | None = None):
     """Fill a dropdown from the live catalogue (cached), keeping the current choice."""
     models = await shared_catalogue().models(task)
     return gr.update(choices=model_choices(models), value=current or default_model(task))
-
-
-def loading_note(model: str) -> str:
-    """'Loading smollm2-135m-instruct (first use only)…' while a local model is not in memory yet; else ''."""
-    return "" if local_model_loaded(model) else f"Loading {model.split('/')[-1]} (first use only)…"
-
-
-def announce_loading(model: str, progress) -> None:
-    """On first use of a local model, say so in the UI while it loads (a second or two)."""
-    if note := loading_note(model):
-        progress(0, desc=note)
