@@ -12,9 +12,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from components.core.playground.outputs import sniff
-from tests.conftest import ROOT
-
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+from tests.conftest import ASSETS as FIXTURES  # the app's own copies of the CC0 fixtures
 
 
 def test_flux_draws_a_jpeg_from_its_base64_answer(api, fake):

@@ -18,9 +18,9 @@ from components.core.playground import form as f
 from components.core.playground.form import example_of, form_of
 from components.core.playground.outputs import AUDIO, BOXES, IMAGE, JSON, LABELS, TEXT, VECTORS, shown, sniff
 from components.core.playground.payload import body_from_form, body_from_json, check
+from tests.conftest import ASSETS
 
 SCHEMAS = json.loads((Path(__file__).parent / "data" / "playground_schemas.json").read_text())
-ASSETS = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
 
 def schema(model: str) -> dict:
