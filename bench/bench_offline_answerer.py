@@ -24,10 +24,10 @@ The candidates:
 Scoring (automatic): the labelled set has no short-answer field, so the facts each answer must state were read off
 its answer_passage (and also_needs) by hand, once, as regular expressions: bench/offline_answerer_facts.json
 (e.g. q03 "hotel limit in a capital city" → 180; q02 → 5 and 31 March; computed ones, q41 49 − 22 → 27).
-- right: every key fact found (after number words become digits), no echo, no decline; `facts` = the share of
-  key facts found over all questions; `some` = at least one found.
+- right: every key fact found (after number words become digits), no invented number, no echo, no decline;
+  `facts` = the share of key facts found over all questions; `some` = at least one found.
 - invented numbers: a number in the answer (citations and list markers aside) found neither in the passages it
-  was given nor in the question. Computed answers (q14, q41, q51, q54, q62) count as invented here too.
+  was given, nor in the question, nor in a key fact it states (so a computed answer such as q41's 27 is not).
 - citations: `cites` = the answer has at least one [n]; `valid` = every [n] names a passage it was given;
   `right passage` = one of its [n] is a passage that holds the labelled answer (tests/test_documents_app.py
   `answers_it`).
@@ -116,14 +116,15 @@ def score(question: dict, reply: str, sources: list) -> dict:
            "cites": bool(cited), "valid": bool(cited) and set(cited) <= given}
     if question["document"]:
         text = normalised(reply)
-        wanted = FACTS[question["id"]]
-        found = sum(bool(re.search(fact, text, re.IGNORECASE)) for fact in wanted)
-        row["facts"] = found / len(wanted)
-        row["some"] = found > 0
-        supported = numbers(" ".join(s.passage for s in sources) + " " + question["question"])
+        matches = [re.search(fact, text, re.IGNORECASE) for fact in FACTS[question["id"]]]
+        row["facts"] = sum(map(bool, matches)) / len(matches)
+        row["some"] = any(matches)
+        # A number is supported by the passages given, the question, or a key fact it states (a computed answer).
+        supported = numbers(" ".join([s.passage for s in sources] + [question["question"]]
+                                     + [m.group(0) for m in matches if m]))
         row["invented"] = sorted(numbers(reply) - supported)
         row["right_passage"] = bool(set(cited) & {s.number for s in sources if answers_it(s, question)})
-        row["right"] = found == len(wanted) and not (row["declines"] or row["echo"])
+        row["right"] = all(matches) and not (row["invented"] or row["declines"] or row["echo"])
     return row
 
 
