@@ -144,6 +144,18 @@ async def _voices(model: str, speaker: str):
     return gr.update(visible=melotts), gr.update(visible=not melotts, choices=voices, value=voice)
 
 
+def _runs(fn, inputs: list, output, button: gr.Button, examples: gr.Examples, **panels) -> tuple:
+    """A panel's two ways to run `fn`: its button (the public endpoint named after `fn`) and a click on one of its
+    examples (private: it fills the inputs, then runs); after each, the cost line, the requests (with their curl
+    commands) and the meter (`panels`: after_answer's cost, requests and meter). Returns both events."""
+    clicked = button.click(fn, inputs, output, api_name=fn.__name__, concurrency_limit=concurrency_limit())
+    example = examples.load_input_event.then(fn, inputs, output, api_visibility="private",
+                                             concurrency_limit=concurrency_limit())
+    for event in (clicked, example):
+        after_answer(event.then, ACTION, curl=True, **panels)
+    return clicked, example
+
+
 def _image_panel(meter, requests) -> None:
     with gr.Row(equal_height=False):
         with gr.Column():
@@ -169,14 +181,9 @@ def _image_panel(meter, requests) -> None:
     model.change(lambda m: gr.update(maximum=presets.MAX_STEPS.get(m, 20), value=presets.DEFAULT_STEPS.get(m, 4)),
                  model, steps, api_visibility="private", queue=False, show_progress="hidden")
     inputs = [prompt, model, steps, width, height, seed, negative]
-    clicked = button.click(generate_image, inputs, image, api_name="generate_image",
-                           concurrency_limit=concurrency_limit())
-    example = examples.load_input_event.then(generate_image, inputs, image, api_visibility="private",
-                                             concurrency_limit=concurrency_limit())
-    for event in (clicked, example):
+    for event in _runs(generate_image, inputs, image, button, examples, cost=cost, requests=requests, meter=meter):
         event.success(_gallery_add, [image, gallery], gallery, api_visibility="private", queue=False,
                       show_progress="hidden")
-        after_answer(event.then, ACTION, cost=cost, requests=requests, meter=meter, curl=True)
 
 
 def _speech_panel(meter, requests) -> None:
@@ -197,12 +204,7 @@ def _speech_panel(meter, requests) -> None:
             audio = gr.Audio(label="Speech", type="filepath", interactive=False, elem_id="playground-audio")
             cost = cost_line()
     model.change(_voices, [model, speaker], [lang, speaker], api_visibility="private", show_progress="hidden")
-    inputs = [text, model, speaker, lang]
-    clicked = button.click(speak, inputs, audio, api_name="speak", concurrency_limit=concurrency_limit())
-    example = examples.load_input_event.then(speak, inputs, audio, api_visibility="private",
-                                             concurrency_limit=concurrency_limit())
-    for event in (clicked, example):
-        after_answer(event.then, ACTION, cost=cost, requests=requests, meter=meter, curl=True)
+    _runs(speak, [text, model, speaker, lang], audio, button, examples, cost=cost, requests=requests, meter=meter)
 
 
 def _translation_panel(meter, requests) -> None:
@@ -224,12 +226,8 @@ def _translation_panel(meter, requests) -> None:
                            label="Try a sentence")
     swap.click(_swap, [source, target, text, result], [source, target, text, result], api_visibility="private",
                queue=False, show_progress="hidden")
-    inputs = [text, target, source, model]
-    clicked = button.click(translate, inputs, result, api_name="translate", concurrency_limit=concurrency_limit())
-    example = examples.load_input_event.then(translate, inputs, result, api_visibility="private",
-                                             concurrency_limit=concurrency_limit())
-    for event in (clicked, example):
-        after_answer(event.then, ACTION, cost=cost, requests=requests, meter=meter, curl=True)
+    _runs(translate, [text, target, source, model], result, button, examples, cost=cost, requests=requests,
+          meter=meter)
 
 
 def render(meter: gr.HTML | None = None, tab: gr.Tab | None = None) -> None:
