@@ -1,6 +1,6 @@
 """The per-visitor daily chunk quota (components/core/documents/ingest.py): counted in the usage ledger's SQLite file
 beside the neurons, so a restart does not reset it; one UTC day at a time; given back when nothing was stored; two
-uploads at once cannot both take the last of it."""
+uploads at once cannot both take the last of it; two processes opening a new state dir at once both get it."""
 
 import asyncio
 import threading
@@ -10,6 +10,7 @@ import pytest
 
 from components.core.documents import ingest
 from components.core.errors import BudgetExceeded, InputProblem
+from components.core.ledger_store import LedgerUnavailable, Store
 from components.core.usage import Ledger
 from tests.fake_workers_ai import Fault
 
@@ -78,6 +79,27 @@ def test_threads_racing_for_the_last_chunks_never_overshoot(tmp_path):
     for thread in threads:
         thread.join()
     assert sum(taken) == 99 and ledgers[0].take("ada", "chunks", 0, 100) == (True, 99)
+
+
+def test_two_processes_opening_a_new_state_dir_at_once_both_get_the_ledger(tmp_path):
+    """SQLite answers one of two connections switching a new file to WAL at the same moment "database is locked"
+    at once, without its busy timeout: 11 tries in 100 failed so before ledger_store.use_wal retried it."""
+    for trial in range(40):
+        start, errors = threading.Barrier(2), []
+
+        def opener(path=tmp_path / f"usage-{trial}.sqlite3"):
+            start.wait()
+            try:
+                Store.open(path).close()
+            except LedgerUnavailable as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=opener) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, f"try {trial}: {errors}"
 
 
 def test_a_ledger_that_cannot_be_written_refuses(tmp_path):

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import settings
+from .. import ledger_store, settings
 from ..errors import InputProblem
 from .model import Chunk, Match
 
@@ -198,7 +198,7 @@ class EmbeddedIndex:
                 self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 db = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                      check_same_thread=False)  # one per thread; close() may run on another
-                db.execute("PRAGMA journal_mode=WAL")
+                ledger_store.use_wal(db, BUSY_TIMEOUT_S)  # two processes opening a new file at once
                 db.execute("PRAGMA synchronous=NORMAL")  # WAL: atomic and consistent; durable across app crashes
                 db.execute("PRAGMA secure_delete=ON")  # a deleted collection's text is overwritten, not left behind
             except (OSError, sqlite3.Error) as exc:
