@@ -248,3 +248,15 @@ def test_estimate_rag_cost_endpoint(api):
     summary, table = api.predict(api_name="/estimate_rag_cost")
     assert "≈ **$3.13 a month at list price**" in summary
     assert table["headers"] == ["item", "usage a month (est.)", "$ at list price", "$ billed (est.)"]
+
+
+def test_every_task_the_playground_reaches_gets_a_bar():
+    """The chart fixes its colours at the first frame and draws no bar for a task without one: the Playground's
+    tasks have colours, and any other task is drawn as "Other tasks"."""
+    from components.tabs import cost
+
+    frame = cost.usage_frame({("Text-to-Image", "@cf/black-forest-labs/flux-1-schnell"): 57.6,
+                              ("Object Detection", "@cf/facebook/detr-resnet-50"): 1.0})
+    drawn = frame[frame.neurons > 0]
+    assert dict(zip(drawn.model, drawn.task)) == {"flux-1-schnell": "Text-to-Image", "detr-resnet-50": "Other tasks"}
+    assert set(frame.task) <= set(cost.TASK_COLOURS)

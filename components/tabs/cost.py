@@ -24,7 +24,10 @@ from ..workers_ai import (
 )
 
 USAGE_COLUMNS = ["model", "task", "neurons"]
-TASK_COLOURS = {CHAT: "#f6821f", EMBEDDINGS: "#2563eb", SPEECH: "#16a34a", VISION: "#7c3aed"}
+OTHER_TASKS = "Other tasks"  # the Playground reaches every task: those without a colour of their own share one
+TASK_COLOURS = {CHAT: "#f6821f", EMBEDDINGS: "#2563eb", SPEECH: "#16a34a", VISION: "#7c3aed",
+                "Text-to-Image": "#db2777", "Text-to-Speech": "#0891b2", "Translation": "#ca8a04",
+                OTHER_TASKS: "#64748b"}
 
 
 # ── the calculator ──────────────────────────────────────────────────────────────────────────
@@ -153,7 +156,8 @@ def usage_frame(by_model: dict[tuple[str, str], float]) -> pd.DataFrame:
     appears later gets no bar. So every frame starts with a zero row per task (under a model already shown: it
     adds nothing to the bars), and `neurons` is a float column even when there are no calls yet.
     """
-    rows = costs.usage_rows(by_model)
+    rows = [(model, task if task in TASK_COLOURS else OTHER_TASKS, neurons)
+            for model, task, neurons in costs.usage_rows(by_model)]
     anchor = rows[0][0] if rows else ""
     rows = [(anchor, task, 0.0) for task in TASK_COLOURS] + rows
     return pd.DataFrame(rows, columns=USAGE_COLUMNS).astype({"neurons": float})
