@@ -7,7 +7,6 @@ import asyncio
 import base64
 import io
 import json
-from pathlib import Path
 
 import pytest
 import soundfile
@@ -22,18 +21,9 @@ from components.workers_ai import (
     capture,
     curl_command,
 )
-from tests.conftest import TOKEN, make_settings
+from tests.conftest import ASSETS, TOKEN, make_settings
 from tests.fake_workers_ai import Fault
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-FLUX = "@cf/black-forest-labs/flux-1-schnell"
-SDXL = "@cf/bytedance/stable-diffusion-xl-lightning"
-MELO = "@cf/myshell-ai/melotts"
-AURA = "@cf/deepgram/aura-2-en"
-M2M = "@cf/meta/m2m100-1.2b"
-DETR = "@cf/facebook/detr-resnet-50"
-LLAVA = "@cf/llava-hf/llava-1.5-7b-hf"
-FAST = "@cf/meta/llama-3.1-8b-instruct-fast"
+from tests.media_models import AURA, DETR, FAST, FLUX, LLAVA, M2M, MELO, SDXL
 
 
 def run(coro):

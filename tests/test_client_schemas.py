@@ -27,9 +27,8 @@ from components.workers_ai import (
 from tests.conftest import make_settings
 from tests.fake_workers_ai import MODELS, Fault
 from tests.fake_workers_ai.schemas import schema_of
+from tests.media_models import FLUX, LLAVA
 
-FLUX = "@cf/black-forest-labs/flux-1-schnell"
-LLAVA = "@cf/llava-hf/llava-1.5-7b-hf"
 PUBLISHED = sorted(name for name, info in MODELS.items() if info.has_schema and not info.deprecated)
 
 

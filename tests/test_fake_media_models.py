@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -14,18 +13,10 @@ import soundfile
 from jsonschema import Draft7Validator
 from PIL import Image
 
+from tests.conftest import ASSETS
 from tests.fake_workers_ai import MODELS
 from tests.fake_workers_ai.validation import json_branch
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-FLUX = "@cf/black-forest-labs/flux-1-schnell"
-SDXL = "@cf/bytedance/stable-diffusion-xl-lightning"
-MELO = "@cf/myshell-ai/melotts"
-AURA = "@cf/deepgram/aura-2-en"
-AURA_1 = "@cf/deepgram/aura-1"
-M2M = "@cf/meta/m2m100-1.2b"
-DETR = "@cf/facebook/detr-resnet-50"
-LLAVA = "@cf/llava-hf/llava-1.5-7b-hf"
+from tests.media_models import AURA, AURA_1, DETR, FLUX, LLAVA, M2M, MELO, SDXL
 
 
 @pytest.fixture

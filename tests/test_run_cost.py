@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -14,14 +13,8 @@ from components.workers_ai import (
     Catalogue, ModelInfo, ModelOutput, audio_seconds, estimate, format_neurons, format_usd, price_from_catalogue,
     prompt_bound, run_estimate, token_bound,
 )
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-FLUX = "@cf/black-forest-labs/flux-1-schnell"
-SDXL = "@cf/bytedance/stable-diffusion-xl-lightning"
-MELO = "@cf/myshell-ai/melotts"
-AURA = "@cf/deepgram/aura-2-en"
-M2M = "@cf/meta/m2m100-1.2b"
-FAST = "@cf/meta/llama-3.1-8b-instruct-fast"
+from tests.conftest import ASSETS
+from tests.media_models import AURA, FAST, FLUX, M2M, MELO, SDXL
 
 
 def run(coro):

@@ -1,0 +1,11 @@
+"""The model ids the Playground's client and fake-server tests share (issue #15)."""
+
+FLUX = "@cf/black-forest-labs/flux-1-schnell"
+SDXL = "@cf/bytedance/stable-diffusion-xl-lightning"
+MELO = "@cf/myshell-ai/melotts"
+AURA = "@cf/deepgram/aura-2-en"
+AURA_1 = "@cf/deepgram/aura-1"
+M2M = "@cf/meta/m2m100-1.2b"
+DETR = "@cf/facebook/detr-resnet-50"
+LLAVA = "@cf/llava-hf/llava-1.5-7b-hf"
+FAST = "@cf/meta/llama-3.1-8b-instruct-fast"
