@@ -157,3 +157,9 @@ def test_an_optional_number_left_blank_is_not_sent():
         body_from_form(llama, {"prompt": "hi", "seed": "0"})
     with pytest.raises(InputProblem, match="Seed must be a number"):
         body_from_form(llama, {"prompt": "hi", "seed": "many"})
+
+
+def test_nan_and_infinity_are_not_json():
+    for text in ('{"prompt": "x", "temperature": NaN}', '{"prompt": "x", "max_tokens": Infinity}'):
+        with pytest.raises(InputProblem, match="not valid JSON"):
+            body_from_json(text)

@@ -203,3 +203,14 @@ def test_a_price_per_request_counts_one_request_a_run():
     cost = run_estimate(detector.name, b"\x89PNG", info=detector)
     assert cost.neurons == pytest.approx(0.1) and cost.basis == "1 request"
     assert cost.describe() == "est. 0.1 neurons ≈ $0.0000011 · 1 request · at the catalogue's price"
+
+
+def test_a_generation_is_bounded_by_any_max_tokens_the_schema_admits():
+    """JSON Schema counts 100000.0 as an integer: a float max_tokens bounds the reservation as the integer would,
+    and zero or less (the model then writes its default) bounds as the default."""
+    prompt = {"prompt": "Tell me a story."}
+    as_int = run_estimate(FAST, {**prompt, "max_tokens": 100000})
+    assert run_estimate(FAST, {**prompt, "max_tokens": 100000.0}).neurons == as_int.neurons
+    default = run_estimate(FAST, prompt)
+    assert run_estimate(FAST, {**prompt, "max_tokens": 0}).neurons == default.neurons
+    assert run_estimate(FAST, {**prompt, "max_tokens": -5}).neurons == default.neurons

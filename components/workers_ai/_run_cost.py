@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import Any
 
 from ._audio_length import audio_seconds
@@ -115,8 +116,11 @@ def _output_bound(body: dict, output: ModelOutput | None) -> int:
             return token_bound(result["translated_text"])
         return token_bound(generated_text(result))
     for key in ("max_tokens", "max_completion_tokens"):
-        if isinstance(body.get(key), int) and not isinstance(body[key], bool):
-            return max(body[key], 0)
+        value = body.get(key)
+        # JSON Schema counts 100000.0 as an integer, so a float must bound too; zero or less bounds nothing (the
+        # model then writes its default), so it counts as the default.
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return math.ceil(value) if math.isfinite(value) else DEFAULT_MAX_TOKENS
     if "messages" in body or "prompt" in body:
         return DEFAULT_MAX_TOKENS
     return _input_bound(body)  # a translation: about as long as what it translates

@@ -55,13 +55,18 @@ def body_from_json(text: str) -> dict:
     if len(text) > MAX_JSON_CHARS:
         raise InputProblem(f"The JSON input is {len(text):,} characters; up to {MAX_JSON_CHARS:,} are sent from here.")
     try:
-        body = json.loads(text)
+        body = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
         raise InputProblem(f"The input is not valid JSON{where}: check the quotes, commas and brackets.") from exc
     if not isinstance(body, dict):
         raise InputProblem("The input must be a JSON object ({…}), with the model's fields as keys.")
     return body
+
+
+def _no_constant(name: str):
+    """NaN and Infinity: Python reads them, JSON (and Workers AI) does not."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def check(body: dict, schema: dict | None, variant: Variant | None = None) -> None:
