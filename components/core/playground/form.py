@@ -53,11 +53,14 @@ class Field:
     encoding: str = ""  # binary fields only: RAW, BYTES or BASE64
 
     @property
+    def title(self) -> str:
+        """'max_tokens' → 'Max tokens': how sentences name the field."""
+        return title_of(self.name)
+
+    @property
     def label(self) -> str:
-        """'max_tokens' → 'Max tokens', with '*' on required fields."""
-        words = self.name.replace("_", " ").strip()
-        label = words[:1].upper() + words[1:]
-        return f"{label} *" if self.required else label
+        """The title, with '*' on required fields: what the page shows."""
+        return f"{self.title} *" if self.required else self.title
 
     @property
     def binary(self) -> bool:
@@ -110,6 +113,12 @@ class Form:
     @property
     def streams(self) -> bool:
         return any(v.streams for v in self.variants)
+
+
+def title_of(name: str) -> str:
+    """A property's name as words: 'max_tokens' → 'Max tokens'."""
+    words = name.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
 
 
 NO_SCHEMA = "This model publishes no input schema: write its input as JSON (an example is filled in)."
@@ -173,7 +182,7 @@ def _variant(schema: dict, task: str, index: int) -> Variant:
     fields.sort(key=lambda f: (not f.required, _RANK.get(f.kind, 2)))  # required first, then text, switches last
     streams = isinstance(properties.get("stream"), dict)
     names = [f.name for f in fields if f.required] or [f.name for f in fields[:1]]
-    fallback = " and ".join(n.replace("_", " ").capitalize() for n in names[:2]) or "JSON body"
+    fallback = " and ".join(title_of(n) for n in names[:2]) or "JSON body"
     return Variant(_title(schema, fallback, index), tuple(fields), schema, hidden=tuple(hidden),
                    expressible=expressible and bool(fields or not required), streams=streams)
 

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
 
 from ..errors import InputProblem
-from .form import BINARY_KINDS, BOOLEAN, BYTES, CHOICE, INTEGER, MESSAGES, NUMBER, STRINGS, Field, Variant
+from .form import BINARY_KINDS, BOOLEAN, BYTES, CHOICE, INTEGER, MESSAGES, NUMBER, STRINGS, Field, Variant, title_of
 
 MAX_JSON_CHARS = 1_000_000  # a raw JSON body typed or pasted by a visitor
 MAX_FILE_BYTES = 20 * 1024 * 1024  # an upload sent to a model (images and recordings; Workers AI answers 413 beyond)
@@ -38,7 +38,7 @@ def body_from_form(variant: Variant, values: dict[str, Any]) -> dict | bytes:
         value = _value(f, values.get(f.name))
         if value is None:
             if f.required:
-                raise InputProblem(f"{f.label.rstrip(' *')} is required: fill it in.")
+                raise InputProblem(f"{f.title} is required: fill it in.")
             continue
         if not f.required and f.default is not None and value == f.default:
             continue
@@ -92,7 +92,7 @@ def sentence(error: ValidationError) -> str:
     rule, limit, value = error.validator, error.validator_value, error.instance
     if rule == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "a field"
-        return f"{_label(missing)} is required: fill it in."
+        return f"{title_of(missing)} is required: fill it in."
     if rule == "maxLength":
         return f"{where} is {len(value):,} characters long; at most {limit:,} are accepted."
     if rule == "minLength":
@@ -162,12 +162,12 @@ def _number(f: Field, raw: Any) -> int | float:
     try:
         number = float(raw)
     except (TypeError, ValueError) as exc:
-        raise InputProblem(f"{f.label.rstrip(' *')} must be a number.") from exc
+        raise InputProblem(f"{f.title} must be a number.") from exc
     if not math.isfinite(number):
-        raise InputProblem(f"{f.label.rstrip(' *')} must be a finite number.")
+        raise InputProblem(f"{f.title} must be a finite number.")
     if f.kind == INTEGER:
         if not number.is_integer():
-            raise InputProblem(f"{f.label.rstrip(' *')} must be a whole number; you gave {number:g}.")
+            raise InputProblem(f"{f.title} must be a whole number; you gave {number:g}.")
         return int(number)
     return number
 
@@ -179,10 +179,10 @@ def _messages(f: Field, raw: Any) -> list:
         try:
             messages = json.loads(str(raw))
         except ValueError as exc:
-            raise InputProblem(f"{f.label.rstrip(' *')} must be a JSON list of messages, e.g. "
+            raise InputProblem(f"{f.title} must be a JSON list of messages, e.g. "
                                '[{"role": "user", "content": "Hello"}].') from exc
     if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-        raise InputProblem(f"{f.label.rstrip(' *')} must be a list of {{\"role\", \"content\"}} objects.")
+        raise InputProblem(f"{f.title} must be a list of {{\"role\", \"content\"}} objects.")
     return messages or None
 
 
@@ -213,14 +213,9 @@ def _where(error: ValidationError) -> str:
     path = [p for p in error.absolute_path]
     if not path:
         return "The input"
-    head = _label(str(path[0]))
+    head = title_of(str(path[0]))
     rest = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
     return f"{head}{rest}"
-
-
-def _label(name: str) -> str:
-    words = name.replace("_", " ").strip()
-    return words[:1].upper() + words[1:]
 
 
 def _article(kind: str) -> str:
