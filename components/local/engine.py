@@ -269,9 +269,13 @@ class Generation:
             self._open = False
             try:
                 self._tokens.close()
-                self._loop.call_soon_threadsafe(self._gate.release)
-            except (RuntimeError, ValueError):  # the loop is closed (and its gate with it), or the model is mid-token
+            except ValueError:  # the model is mid-token: its thread ends the generation
                 pass
+            finally:
+                try:
+                    self._loop.call_soon_threadsafe(self._gate.release)  # the model's slot, whatever happened
+                except RuntimeError:  # the loop is closed, and its gate with it
+                    pass
 
 
 async def _workers_ai_sse(events: Generation) -> AsyncIterator[bytes]:

@@ -14,7 +14,7 @@ import gradio as gr
 
 from ..core.conversation import DEFAULT_MAX_TOKENS, ERROR_PREFIX
 from ..core.documents import answer as answers
-from ..core.documents import ingest
+from ..core.documents import extract, ingest
 from ..core.documents.model import SAMPLE_COLLECTION
 from ..core.errors import InputProblem
 from ..core.usage import session_key
@@ -27,7 +27,7 @@ from ..ui.uploads import fetch_links_capped
 from ..workers_ai import CHAT, capture
 
 SAMPLE, MINE = "Sample collection", "My documents"
-FILE_TYPES = [".pdf", ".md", ".markdown", ".txt", ".html", ".htm"]
+FILE_TYPES = list(extract.KINDS)  # what the reader reads
 EXAMPLE_QUESTIONS = [  # over the sample collection (assets/documents)
     "How many days of paid annual leave does a full-time employee at Lumen & Oak get?",
     "Are recordings of three hours and pictures of 25 MB accepted by the app?",
@@ -39,11 +39,11 @@ PAGE_ANSWER = "documents-answer"  # the page's whole answer (embedding, Vectoriz
 
 
 class DocumentFiles(gr.File):
-    """gr.File whose files named by link (what MCP clients send) are fetched with the collection's size limit.
+    """gr.File whose files named by link (what MCP clients send) are fetched up to the size one file may have.
     `is_template` keeps the browser using the File component."""
 
     is_template = True
-    link_limit = ingest.MAX_BYTES
+    link_limit = extract.MAX_FILE_BYTES  # a linked file larger than one file may be is never fetched whole
     async_move_resource_to_block_cache = fetch_links_capped
 
 

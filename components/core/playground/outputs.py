@@ -17,18 +17,13 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from ...workers_ai import ProtocolError
+from ...workers_ai import ProtocolError, sniff  # what a file is: the client's one reading of it
 
 TEXT, IMAGE, AUDIO, LABELS, BOXES, VECTORS, JSON, FILE = (
     "text", "image", "audio", "labels", "boxes", "vectors", "json", "file")
 MAX_DECODED_BYTES = 25 * 1024 * 1024  # a base64 field decoded from an answer
 # The text a model's JSON answer carries, by the field names Workers AI uses, most specific first.
 _TEXT_FIELDS = ("response", "translated_text", "description", "summary", "text", "output")
-# Magic numbers: what a file is, whatever it was labelled.
-_SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"),
-    (b"ID3", "audio/mpeg"), (b"OggS", "audio/ogg"), (b"fLaC", "audio/flac"),
-)
 EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp",
               "audio/mpeg": ".mp3", "audio/wav": ".wav", "audio/ogg": ".ogg", "audio/flac": ".flac",
               "application/octet-stream": ".bin"}
@@ -50,22 +45,6 @@ class Shown:
     @property
     def extension(self) -> str:
         return EXTENSIONS.get(self.mime, ".bin")
-
-
-def sniff(data: bytes, declared: str = "") -> str:
-    """The content type of `data`: from its first bytes when they say, else the declared one (sans parameters)."""
-    head = data[:16]
-    for signature, mime in _SIGNATURES:
-        if head.startswith(signature):
-            return mime
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # an MPEG audio frame sync
-        return "audio/mpeg"
-    declared = declared.split(";")[0].strip().lower()
-    return declared or "application/octet-stream"
 
 
 def shown(result: Any = None, data: bytes | None = None, content_type: str = "", output_schema: dict | None = None
