@@ -214,3 +214,9 @@ def test_a_generation_is_bounded_by_any_max_tokens_the_schema_admits():
     default = run_estimate(FAST, prompt)
     assert run_estimate(FAST, {**prompt, "max_tokens": 0}).neurons == default.neurons
     assert run_estimate(FAST, {**prompt, "max_tokens": -5}).neurons == default.neurons
+
+
+def test_whole_floats_count_as_the_integers_the_schema_takes_them_for():
+    """flux at 8.0 steps is 8 steps (JSON Schema validates 8.0 as an integer), not the default 4."""
+    assert run_estimate(FLUX, {"prompt": "a fox", "steps": 8.0}).neurons == \
+        run_estimate(FLUX, {"prompt": "a fox", "steps": 8}).neurons

@@ -91,7 +91,11 @@ def _counted(model: str, payload: dict | bytes | None, output: ModelOutput | Non
 
 
 def _count(value: Any, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+    """A whole amount the body gives (JSON Schema counts 8.0 as the integer 8, so a whole float is one too), else
+    `default`: what the model then uses."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+        return math.ceil(value)
+    return default
 
 
 def _texts(value: Any) -> list[str]:
@@ -116,11 +120,8 @@ def _output_bound(body: dict, output: ModelOutput | None) -> int:
             return token_bound(result["translated_text"])
         return token_bound(generated_text(result))
     for key in ("max_tokens", "max_completion_tokens"):
-        value = body.get(key)
-        # JSON Schema counts 100000.0 as an integer, so a float must bound too; zero or less bounds nothing (the
-        # model then writes its default), so it counts as the default.
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-            return math.ceil(value) if math.isfinite(value) else DEFAULT_MAX_TOKENS
+        if key in body:  # zero (or nonsense) leaves the model its default
+            return _count(body[key], 0) or DEFAULT_MAX_TOKENS
     if "messages" in body or "prompt" in body:
         return DEFAULT_MAX_TOKENS
     return _input_bound(body)  # a translation: about as long as what it translates
