@@ -49,9 +49,13 @@ def test_speech_recognition_by_the_recording_it_heard():
     wav = (ASSETS / "speech-fox.wav").read_bytes()
     seconds = audio_seconds(wav)
     assert seconds == pytest.approx(3.8, abs=0.1)
-    assert run_estimate("@cf/openai/whisper", wav).neurons == pytest.approx(41.14 * seconds / 60)
+    # Before the run the header is the sender's claim: the bound is the file's size at the least a WAV holds a second.
+    bound = len(wav) / 8000
+    assert run_estimate("@cf/openai/whisper", wav).neurons == pytest.approx(41.14 * bound / 60)
     turbo = {"audio": base64.b64encode(wav).decode()}
-    assert run_estimate("@cf/openai/whisper-large-v3-turbo", turbo).neurons == pytest.approx(46.63 * seconds / 60)
+    assert run_estimate("@cf/openai/whisper-large-v3-turbo", turbo).neurons == pytest.approx(46.63 * bound / 60)
+    heard = ModelOutput(result={"text": "the quick brown fox"})  # after it: the recording's own length
+    assert run_estimate("@cf/openai/whisper", wav, heard).neurons == pytest.approx(41.14 * seconds / 60)
     assert run_estimate("@cf/microsoft/resnet-50", b"\x89PNG").neurons == pytest.approx(0.228055)
 
 
@@ -73,7 +77,8 @@ def test_unknown_is_none_never_a_guess():
     assert run_estimate("@cf/facebook/detr-resnet-50", b"\x89PNG") is None
     assert run_estimate("@cf/llava-hf/llava-1.5-7b-hf", {"image": [1, 2]}) is None
     assert run_estimate("@cf/someone/new-model", {"prompt": "hi"}) is None
-    assert run_estimate("@cf/openai/whisper", b"not audio at all") is None  # its length cannot be read
+    # A recording whose length cannot be read is bounded by its size (16 bytes at 8 kbit/s), never taken as 0 s.
+    assert run_estimate("@cf/openai/whisper", b"not audio at all").neurons == pytest.approx(41.14 * 0.016 / 60)
 
 
 @pytest.mark.parametrize(("model", "body"), [
@@ -220,3 +225,11 @@ def test_whole_floats_count_as_the_integers_the_schema_takes_them_for():
     """flux at 8.0 steps is 8 steps (JSON Schema validates 8.0 as an integer), not the default 4."""
     assert run_estimate(FLUX, {"prompt": "a fox", "steps": 8.0}).neurons == \
         run_estimate(FLUX, {"prompt": "a fox", "steps": 8}).neurons
+
+
+def test_a_recording_whose_header_claims_no_length_is_bounded_by_its_size():
+    """A WAV header is the sender's claim: a megabyte that says it lasts no time is reserved by its size."""
+    liar = bytearray((ASSETS / "speech-fox.wav").read_bytes())
+    liar[28:32] = (2**31).to_bytes(4, "little")  # byte rate: 2 GB a second, so "0 s"
+    liar += bytes(1_000_000)
+    assert run_estimate("@cf/openai/whisper", bytes(liar)).neurons >= 41.14 * (len(liar) / 8000) / 60

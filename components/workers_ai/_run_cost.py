@@ -31,6 +31,10 @@ from ._pricing import Estimate, Price, estimate, price_from_catalogue, price_of,
 
 DEFAULT_MAX_TOKENS = 256  # contract §3: a generation's max_tokens when the body does not say
 MAX_AUDIO_BYTES = 64 * 1024 * 1024  # base64 audio larger than this is not decoded to be measured
+# A recording's length before the run is bounded by its size at 8 kbit/s (below any speech codec a caller would
+# use): a WAV or MP3 header is the sender's claim, and a 20 MB file claiming 0 s would pass any budget.
+MIN_AUDIO_BYTES_PER_SECOND = 1000
+MIN_WAV_BYTES_PER_SECOND = 8000  # uncompressed: 8 kHz, 8-bit, mono is the least any WAV holds per second
 SPOKEN_SECONDS_PER_CHARACTER = 0.2  # speech runs at ~15 characters a second; this bounds a slow voice with pauses
 
 
@@ -131,7 +135,11 @@ def _audio_seconds(payload: dict | bytes | None, body: dict, output: ModelOutput
     """The audio a run is billed by: its input's (speech recognition), else its output's (speech synthesis)."""
     heard = payload if isinstance(payload, bytes) else _bytes_of(body.get("audio"))
     if heard:
-        return audio_seconds(heard) or _transcribed_seconds(output)
+        if output is None:  # before the run: a bound that no header written by the sender can shrink
+            wav = heard[:4] == b"RIFF" and heard[8:12] == b"WAVE"
+            floor = MIN_WAV_BYTES_PER_SECOND if wav else MIN_AUDIO_BYTES_PER_SECOND
+            return max(audio_seconds(heard) or 0.0, len(heard) / floor)
+        return _transcribed_seconds(output) or audio_seconds(heard)  # the model's own measure first
     if output is None:
         text = body.get("prompt", body.get("text"))
         return SPOKEN_SECONDS_PER_CHARACTER * len(text) if isinstance(text, str) and text else None
