@@ -211,3 +211,19 @@ def test_object_detection_boxes_are_drawn_on_the_picture_sent(client, fake):
     assert by_kind["boxes"]["visible"] and by_kind["boxes"]["value"][0] == picture
     assert by_kind["boxes"]["value"][1] and all(len(corners) == 4 for corners, _ in by_kind["boxes"]["value"][1])
     assert by_kind["json"]["visible"] and not by_kind["text"]["visible"]
+
+
+def test_an_id_the_catalogue_does_not_list_costs_no_request(api, fake):
+    """A made-up id would cost a schema request on the owner's token: refused from the catalogue, nothing sent."""
+    before = len(fake.requests)
+    with pytest.raises(AppError, match="not in the Workers AI catalogue"):
+        api.predict("@cf/made-up/model-1", '{"prompt": "x"}', None, api_name="/run_model")
+    assert not [r for r in fake.requests[before:] if "/models/schema" in r.path or r.model]
+
+
+def test_stream_true_on_a_model_that_does_not_stream_still_answers_whole(api, fake):
+    answer, _ = api.predict("@cf/meta/m2m100-1.2b",
+                            '{"text": "Thank you very much.", "target_lang": "fr", "stream": true}', None,
+                            api_name="/run_model")
+    assert answer["translated_text"] == "Merci beaucoup."
+    assert "stream" not in fake.requests[-1].json

@@ -163,3 +163,12 @@ def test_nan_and_infinity_are_not_json():
     for text in ('{"prompt": "x", "temperature": NaN}', '{"prompt": "x", "max_tokens": Infinity}'):
         with pytest.raises(InputProblem, match="not valid JSON"):
             body_from_json(text)
+
+
+def test_json_nested_deeper_than_any_model_takes_is_refused():
+    deep = '{"prompt": "x", "extra": ' + "[" * 500 + "]" * 500 + "}"
+    with pytest.raises(InputProblem, match="more than 32 levels deep"):
+        body_from_json(deep)
+    messages = form_of(schema("@cf/meta/llama-3.1-8b-instruct-fast")).variants[1]
+    with pytest.raises(InputProblem, match="Messages nests JSON more than 32 levels deep"):
+        body_from_form(messages, {"messages": "[" * 100 + "]" * 100})

@@ -8,6 +8,8 @@ outputs.py tells what came back); this module has the first three panels and the
 
 from __future__ import annotations
 
+import asyncio
+
 import gradio as gr
 
 from ..core.playground import presets
@@ -34,7 +36,7 @@ async def _produce(model: str, body: dict, request, kind: str, what: str, stem: 
     shown = await run_checked(model, body, request)
     if shown.kind != kind or shown.data is None:
         raise ProtocolError(f"{model} answered without {what} ({shown.summary or shown.kind}): try again.")
-    return write_file("playground", stem, shown.extension, shown.data)
+    return await asyncio.to_thread(write_file, "playground", stem, shown.extension, shown.data)  # off the loop
 
 
 @friendly_errors
@@ -161,9 +163,13 @@ def _image_panel(meter, requests) -> None:
         with gr.Column():
             prompt = gr.Textbox(label="Describe the picture", lines=3, max_length=presets.MAX_PROMPT_CHARS,
                                 placeholder=presets.EXAMPLE_PROMPTS[0], elem_id="playground-image-prompt")
-            model = ModelDropdown(list(presets.IMAGE_MODELS), value=presets.FLUX, label="Model", allow_custom_value=True)
+            model = ModelDropdown(list(presets.IMAGE_MODELS), value=presets.FLUX, label="Model",
+                                  allow_custom_value=True)
             with gr.Accordion("Settings", open=False):
-                steps = gr.Slider(1, 20, value=4, step=1, label="Steps",
+                # The slider's range is also the API's: it spans every model's (each model's own bound is checked
+                # with a sentence), and the page narrows it to the chosen model's on a change.
+                steps = gr.Slider(1, max(presets.MAX_STEPS.values()), value=presets.DEFAULT_STEPS[presets.FLUX],
+                                  step=1, label="Steps",
                                   info="flux: 1-8 (4 is its default); SDXL-Lightning: 1-20.")
                 with gr.Row():
                     width = gr.Slider(256, 2048, value=1024, step=64, label="Width", info="SDXL-Lightning only.")

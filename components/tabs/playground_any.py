@@ -8,6 +8,7 @@ by the kind of answer (components/core/playground/outputs.py).
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import gradio as gr
@@ -17,7 +18,7 @@ from ..core.errors import InputProblem, user_message
 from ..core.playground import form as forms
 from ..core.playground.form import example_of
 from ..core.playground.outputs import AUDIO, BOXES, FILE, IMAGE, JSON, LABELS, TEXT, VECTORS, Shown
-from ..core.playground.payload import MAX_FILE_BYTES, body_from_form, body_from_json, check
+from ..core.playground.payload import MAX_FILE_BYTES, body_from_form
 from ..core.playground.run import (ACTION, ModelForm, body_for_api, catalogue, model_form, pick_variant, recent_form,
                                    run, run_once)
 from ..core.scratch import write_file
@@ -59,9 +60,15 @@ async def run_model(model: str, inputs_json: str = "", file: str | None = None,
     """
     model = model_or_default(model, CHAT)
     form = await model_form(model)
-    shown = await run_once(form, body_for_api(form, inputs_json, file), request)
-    path = write_file("playground", model.split("/")[-1], shown.extension, shown.data) if shown.data else None
-    return _answer_json(shown), path
+    shown = await run_once(form, await asyncio.to_thread(body_for_api, form, inputs_json, file), request)
+    return _answer_json(shown), await saved(shown, model)
+
+
+async def saved(shown: Shown, model: str) -> str | None:
+    """The answer's file (a picture, audio), written off the event loop; None when it is no file."""
+    if shown.data is None:
+        return None
+    return await asyncio.to_thread(write_file, "playground", model.split("/")[-1], shown.extension, shown.data)
 
 
 def _answer_json(shown: Shown) -> dict:
@@ -113,9 +120,8 @@ async def _open_model(model: str | None):
                                                                visible=len(titles) > 1)
 
 
-def _outputs_for(shown: Shown, input_image: str | None, stem: str) -> tuple:
-    """One update per answer component (OUTPUT_KINDS order), then the summary line."""
-    path = write_file("playground", stem, shown.extension, shown.data) if shown.data is not None else None
+def _outputs_for(shown: Shown, input_image: str | None, path: str | None) -> tuple:
+    """One update per answer component (OUTPUT_KINDS order), then the summary line; `path` holds its file."""
     kind = shown.kind
     values = {
         TEXT: shown.text if kind in (TEXT, VECTORS) else None,
@@ -169,17 +175,16 @@ def render(meter: gr.HTML | None, tab: gr.Tab, opens_with: gr.Tab | None = None)
                 button = gr.Button("Run", variant="primary", elem_id="playground-run")
 
                 async def go(request: gr.Request, *values):
+                    # Files are read, encoded and written off the event loop that serves every other visitor.
                     if variant is None:
-                        body = body_from_json(values[0])
-                        chosen_variant = pick_variant(form.form, body)
-                        check(body, chosen_variant.schema if chosen_variant else None, chosen_variant)
+                        body = await asyncio.to_thread(body_for_api, form, values[0], None)
                         image = None
                     else:
                         given = values_of(variant.fields, values)
-                        body = body_from_form(variant, given)
+                        body = await asyncio.to_thread(body_from_form, variant, given)
                         image = _input_image(variant, given)
                     async for shown in run(form, body, request):
-                        yield _outputs_for(shown, image, form.model.split("/")[-1])
+                        yield _outputs_for(shown, image, await saved(shown, form.model))
 
                 event = button.click(friendly_errors(go), inputs, [*answers, summary], api_visibility="private",
                                      concurrency_limit=concurrency_limit())

@@ -20,6 +20,7 @@ from ..errors import InputProblem
 from .form import BINARY_KINDS, BOOLEAN, BYTES, CHOICE, INTEGER, MESSAGES, NUMBER, STRINGS, Field, Variant, title_of
 
 MAX_JSON_CHARS = 1_000_000  # a raw JSON body typed or pasted by a visitor
+MAX_JSON_DEPTH = 32  # tools' parameter schemas, the deepest inputs a model takes, nest about eight
 MAX_FILE_BYTES = 20 * 1024 * 1024  # an upload sent to a model (images and recordings; Workers AI answers 413 beyond)
 MAX_BYTE_ARRAY = 5 * 1024 * 1024  # a file sent as a JSON array of integers is ~4x its size on the wire
 _PLACEHOLDER = "<file>"  # what binary values are checked as (the schema's type rules, without a 20 MB array)
@@ -48,20 +49,40 @@ def body_from_form(variant: Variant, values: dict[str, Any]) -> dict | bytes:
 
 
 def body_from_json(text: str) -> dict:
-    """A visitor's raw JSON body: an object, at most MAX_JSON_CHARS."""
-    text = (text or "").strip()
-    if not text:
+    """A visitor's raw JSON body: an object (see `parse_json`)."""
+    if not (text or "").strip():
         raise InputProblem("Write the model's input as a JSON object first, e.g. {\"prompt\": \"Hello\"}.")
-    if len(text) > MAX_JSON_CHARS:
-        raise InputProblem(f"The JSON input is {len(text):,} characters; up to {MAX_JSON_CHARS:,} are sent from here.")
-    try:
-        body = json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise InputProblem(f"The input is not valid JSON{where}: check the quotes, commas and brackets.") from exc
+    body = parse_json(text, "The input")
     if not isinstance(body, dict):
         raise InputProblem("The input must be a JSON object ({…}), with the model's fields as keys.")
     return body
+
+
+def parse_json(text: str, what: str) -> Any:
+    """JSON a visitor wrote: at most MAX_JSON_CHARS, nested at most MAX_JSON_DEPTH deep (no model's input goes
+    deeper, and deeper nesting only makes every later step recurse), without NaN or Infinity."""
+    text = str(text).strip()
+    if len(text) > MAX_JSON_CHARS:
+        raise InputProblem(f"{what} is {len(text):,} characters of JSON; up to {MAX_JSON_CHARS:,} are sent from here.")
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise InputProblem(f"{what} is not valid JSON{where}: check the quotes, commas and brackets.") from exc
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise InputProblem(f"{what} nests JSON more than {MAX_JSON_DEPTH} levels deep: no model takes that.")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in `value`, without recursing."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (list, dict)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def _no_constant(name: str):
@@ -111,7 +132,8 @@ def sentence(error: ValidationError) -> str:
         extra = error.message.split("'")[1] if "'" in error.message else "a field"
         return f"This model takes no field named {extra!r}: remove it."
     if rule in ("maxItems", "minItems"):
-        return f"{where} has {len(value)} items; {'at most' if rule == 'maxItems' else 'at least'} {limit} are accepted."
+        bound = "at most" if rule == "maxItems" else "at least"
+        return f"{where} has {len(value)} items; {bound} {limit} are accepted."
     if rule in ("oneOf", "anyOf"):
         return "The input matches none of the forms this model accepts: compare it with the example."
     return f"{where} is not accepted: {error.message[:160]}."
@@ -173,14 +195,7 @@ def _number(f: Field, raw: Any) -> int | float:
 
 
 def _messages(f: Field, raw: Any) -> list:
-    if isinstance(raw, list):
-        messages = raw
-    else:
-        try:
-            messages = json.loads(str(raw))
-        except ValueError as exc:
-            raise InputProblem(f"{f.title} must be a JSON list of messages, e.g. "
-                               '[{"role": "user", "content": "Hello"}].') from exc
+    messages = raw if isinstance(raw, list) else parse_json(raw, f.title)
     if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
         raise InputProblem(f"{f.title} must be a list of {{\"role\", \"content\"}} objects.")
     return messages or None

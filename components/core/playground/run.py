@@ -55,10 +55,12 @@ async def model_info(model: str) -> ModelInfo | None:
 
 async def model_form(model: str) -> ModelForm:
     """The model's catalogue entry, schema and form. A model without a schema gets a form with no variants (the page
-    offers raw JSON); one the backend does not know raises the client's ModelNotFoundError."""
+    offers raw JSON); one the catalogue does not list is refused before any request."""
     info = await model_info(model)
+    if info is None:  # only the catalogue's models: each other id would cost a schema request on the owner's token
+        raise InputProblem(f"{model} is not in the Workers AI catalogue: pick a model from the list.")
     schema = await shared_client().schema(model)
-    made = ModelForm(model, info, schema, form_of(schema.input if schema else None, info.task if info else ""))
+    made = ModelForm(model, info, schema, form_of(schema.input if schema else None, info.task))
     _recent[model] = made
     _recent.move_to_end(model)
     while len(_recent) > MAX_RECENT_FORMS:
@@ -79,10 +81,11 @@ def needs_account(what: str, does: str) -> None:
 
 
 def streams(form: ModelForm, body: dict | bytes) -> bool:
-    """Whether to stream this run: a text generation model whose schema offers `stream`, unless the body says no."""
-    if not isinstance(body, dict) or body.get("stream") is False:
+    """Whether to stream this run: a text generation whose schema offers `stream` (or, without a schema, whose
+    body asks for it), unless the body says no. Any other model answers whole, whatever the body asks."""
+    if not isinstance(body, dict) or body.get("stream") is False or form.task != CHAT:
         return False
-    return bool(body.get("stream")) or (form.task == CHAT and form.form.streams)
+    return form.form.streams if form.schema else bool(body.get("stream"))
 
 
 async def run(form: ModelForm, body: dict | bytes, request) -> AsyncIterator[Shown]:
@@ -103,7 +106,8 @@ async def run(form: ModelForm, body: dict | bytes, request) -> AsyncIterator[Sho
             meter.record(run_estimate(model, body, output, info=form.info) or upper)
             yield Shown(TEXT, text=text, value={"response": text, "usage": usage}, summary=f"{len(text):,} characters")
             return
-        output = await shared_client().invoke(model, body)
+        whole = {k: v for k, v in body.items() if k != "stream"} if isinstance(body, dict) else body
+        output = await shared_client().invoke(model, whole)
         meter.record(run_estimate(model, body, output, info=form.info) or upper)
     yield shown(output.result, output.data, output.content_type, form.schema.output if form.schema else None)
 
@@ -121,9 +125,14 @@ async def run_once(form: ModelForm, body: dict | bytes, request) -> Shown:
 async def run_checked(model: str, body: dict, request) -> Shown:
     """Run a body built in code (the first-class tasks) after checking it against the model's own schema."""
     form = await model_form(model)
+    return await run_once(form, checked(form, body), request)
+
+
+def checked(form: ModelForm, body: dict) -> dict:
+    """`body` once the schema variant it is meant for admits it (InputProblem with the reason otherwise)."""
     variant = pick_variant(form.form, body)
     check(body, variant.schema if variant else None, variant)
-    return await run_once(form, body, request)
+    return body
 
 
 def pick_variant(form: Form, body: dict) -> Variant | None:
@@ -137,8 +146,8 @@ def pick_variant(form: Form, body: dict) -> Variant | None:
 
 
 def body_for_api(form: ModelForm, inputs_json: str, file: str | None) -> dict | bytes:
-    """An API caller's body: `inputs_json`, and a `file` sent raw (when the model takes a bare file) or put into
-    the chosen variant's file field, encoded as its schema asks."""
+    """An API caller's body (or the page's JSON): `inputs_json`, and a `file` sent raw (when the model takes a bare
+    file) or put into the chosen variant's file field, encoded as its schema asks. Reads files: run it in a thread."""
     variants = form.form.variants
     if not (inputs_json or "").strip():
         if not file:
@@ -156,5 +165,4 @@ def body_for_api(form: ModelForm, inputs_json: str, file: str | None) -> dict | 
             raise InputProblem(f"{form.model} has no file input left to put the file in: send inputs_json alone, "
                                "or the file alone.")
         body[target.name] = encoded(target, file)
-    check(body, variant.schema if variant else None, variant)
-    return body
+    return checked(form, body)
