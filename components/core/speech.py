@@ -41,9 +41,8 @@ BASE64_JSON_MODELS = frozenset({"@cf/openai/whisper-large-v3-turbo"})
 MAX_REQUEST_BYTES = 4_000_000
 JSON_OVERHEAD_BYTES = 1_024  # the JSON around a base64 string: keys, task, language
 PARALLEL_PIECES = 4  # pieces of one long recording in flight at once (speech allows 720 requests a minute)
-# Subtitle files live in one folder per answer, under one private temp folder per process, only until Gradio has
-# copied them into its own cache (as it postprocesses the answer, before anyone can download them); writing new
-# ones removes the folders older than this, so they never pile up.
+# Subtitle files live in one folder per answer (core/scratch.py) only until Gradio has copied them into its own
+# cache, as it postprocesses the answer, before anyone can download them.
 
 TASKS = ("transcribe", "translate")
 

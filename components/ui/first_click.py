@@ -20,6 +20,7 @@ from gradio.context import Context
 
 from ..core.backend import is_offline
 from ..core.errors import InputProblem
+from ..core import scratch
 from ..core.first_results import Answer, first_results
 from ..core.model_loading import load_ahead, loading_note
 from ..core.usage import session_key, shared_ledger
@@ -29,7 +30,7 @@ from .how_it_works import describe_trace
 from .panels import after_answer, describe
 
 # Kept speech answers name subtitle files that core/scratch.py removes after an hour: reuse them for half that.
-FILE_ANSWER_MAX_AGE = 30 * 60
+FILE_ANSWER_MAX_AGE = scratch.MAX_AGE_SECONDS // 2
 
 
 def _where() -> str:

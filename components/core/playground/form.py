@@ -132,7 +132,8 @@ def form_of(schema: dict | None, task: str = "") -> Form:
     alternatives = schema.get("oneOf") or schema.get("anyOf")
     if isinstance(alternatives, list) and alternatives:
         base = {k: v for k, v in schema.items() if k not in ("oneOf", "anyOf")}
-        variants = [_variant(_merged(base, alt), task, i) for i, alt in enumerate(alternatives) if isinstance(alt, dict)]
+        variants = [_variant(_merged(base, alt), task, i)
+                    for i, alt in enumerate(alternatives) if isinstance(alt, dict)]
     else:
         variants = [_variant(schema, task, 0)]
     # Simplest first: those a form can show, then by how many fields must be filled, then in the schema's order.
@@ -303,7 +304,8 @@ def example_of(variant: Variant | None, task: str = "") -> dict:
     return body
 
 
-_SAMPLE_TEXT = {"prompt": "A lighthouse on a cliff at sunset, watercolour", "text": "Hello from the Workers AI showcase!",
+_SAMPLE_TEXT = {"prompt": "A lighthouse on a cliff at sunset, watercolour",
+                "text": "Hello from the Workers AI showcase!",
                 "target_lang": "fr", "query": "What is Workers AI?"}
 _TASK_EXAMPLES = {
     "Text Generation": {"prompt": "Write a haiku about the edge of the network."},

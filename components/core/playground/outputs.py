@@ -128,14 +128,16 @@ def _labels(items: list[dict]) -> Shown:
     return Shown(LABELS, labels=best, value=items, summary=f"{len(best)} labels")
 
 
+_CORNERS = ("xmin", "ymin", "xmax", "ymax")  # a detected object's box, as DETR gives it
+
+
 def _boxes(items: list[dict]) -> Shown:
     boxes = []
     for item in items:
         box = item.get("box")
-        if isinstance(box, dict) and all(isinstance(box.get(k), (int, float)) for k in ("xmin", "ymin", "xmax", "ymax")):
+        if isinstance(box, dict) and all(isinstance(box.get(k), (int, float)) for k in _CORNERS):
             score = item.get("score") if isinstance(item.get("score"), (int, float)) else 0.0
-            corners = (int(box["xmin"]), int(box["ymin"]), int(box["xmax"]), int(box["ymax"]))
-            boxes.append((corners, f"{item['label']} {score:.0%}"))
+            boxes.append((tuple(int(box[k]) for k in _CORNERS), f"{item['label']} {score:.0%}"))
     return Shown(BOXES, boxes=boxes, labels=_labels(items).labels, value=items, summary=f"{len(boxes)} objects")
 
 

@@ -16,7 +16,6 @@ AURA_2 = "@cf/deepgram/aura-2-en"
 AURA_1 = "@cf/deepgram/aura-1"
 M2M100 = "@cf/meta/m2m100-1.2b"
 
-TEXT_TO_IMAGE, TEXT_TO_SPEECH, TRANSLATION = "Text-to-Image", "Text-to-Speech", "Translation"
 IMAGE_MODELS = (FLUX, SDXL_LIGHTNING)
 SPEECH_MODELS = (MELOTTS, AURA_2, AURA_1)
 TRANSLATION_MODELS = (M2M100,)
