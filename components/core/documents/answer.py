@@ -24,12 +24,11 @@ from ..backend import is_offline, model_or_default
 from ..rag_costs import VECTORIZE
 from ..embeddings import cost_of, metered_embed
 from ..errors import InputProblem
-from .index import document_index
+from .index import MAX_TOP_K, clamp_top_k, document_index  # noqa: F401 (MAX_TOP_K: the tab's bound, one number)
 from .ingest import embedding_model, ensure_sample
 from .model import SAMPLE_COLLECTION, Match, check_collection
 
 TOP_K = 5
-MAX_TOP_K = 20
 MAX_QUESTION_CHARS = 2_000
 # Cosine below which a chunk is not taken as relevant, per embedding model, chosen on the labelled question set
 # (bench/bench_documents_rag.py): the highest that keeps a passage for every answerable question (their best passage
@@ -103,7 +102,7 @@ async def retrieve(query: str, collection: str | None, top_k: int = TOP_K, reque
     """`search`, and what the retrieval cost."""
     query = check_question(query)
     collection = readable_collection(collection)
-    top_k = min(max(int(top_k or TOP_K), 1), MAX_TOP_K)
+    top_k = clamp_top_k(top_k or TOP_K)  # a sentence for anything that is not a number
     if collection == SAMPLE_COLLECTION:
         await ensure_sample(request)
     model = embedding_model()
