@@ -28,8 +28,7 @@ from pathlib import Path
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CONTEXT_WINDOW = 8192  # the model's training context; the KV cache for it is ~190 MB at f16
 ROLES = ("system", "user", "assistant", "tool")
-SAMPLING = {"top_p": "top_p", "top_k": "top_k", "frequency_penalty": "frequency_penalty",
-            "presence_penalty": "presence_penalty"}  # Workers AI's name → llama.cpp's
+SAMPLING = frozenset({"top_p", "top_k", "frequency_penalty", "presence_penalty"})  # Workers AI and llama.cpp agree
 _DONE = object()
 
 
@@ -129,7 +128,7 @@ class ChatModel:
             if value is not None:
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     raise ValueError(f"{name} must be a number")
-                request[SAMPLING[name]] = value
+                request[name] = value
         if seed is not None:
             request["seed"] = int(seed)
         elif temperature == 0:

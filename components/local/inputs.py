@@ -12,10 +12,10 @@ import binascii
 import json
 import re
 
+from .chat_model import ROLES
 from .wire import bad_input
 
 MAX_EMBEDDING_TEXTS = 100
-ROLES = ("system", "user", "assistant", "tool")
 DEFAULT_MAX_TOKENS = 256
 DEFAULT_TEMPERATURE = 0.6
 # name: (low, high, integer?) — llama-3.1-8b-instruct-fast's published ranges, which the local chat model honours.
