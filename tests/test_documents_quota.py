@@ -13,16 +13,7 @@ from components.core.errors import BudgetExceeded, InputProblem
 from components.core.ledger_store import LedgerUnavailable, Store
 from components.core.usage import Ledger
 from tests.fake_workers_ai import Fault
-
-EVENING = datetime(2026, 11, 26, 20, 48, tzinfo=timezone.utc)
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.test_usage import EVENING, Clock  # the usage ledger's own test clock
 
 
 def run(coro):
