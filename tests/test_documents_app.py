@@ -190,3 +190,19 @@ def test_what_adding_reserves_is_what_the_embedding_costs(model):
     pieces = chunk(extract(str(ROOT / "assets" / "documents" / "lumen-and-oak-handbook.md"), "h.md"), model)
     reserved = estimate(model, input_tokens=sum(piece.tokens for piece in pieces))
     assert reserved == cost_of([piece.text for piece in pieces], model)
+
+
+def test_a_search_before_any_store_exists_makes_none_and_pays_nothing(client, fake, monkeypatch, tmp_path):
+    """A stranger's search of a collection id nobody filled: refused in one sentence, before the question is
+    embedded, and no store is created for it."""
+    from components.core.documents import embedded, index
+    from components.core.documents.model import new_collection
+
+    index.forget_indexes()
+    monkeypatch.setattr(embedded, "DEFAULT_FOLDER", tmp_path / "empty")
+    try:
+        with pytest.raises(InputProblem, match="holds no documents yet"):
+            run(answers.search("who built the lighthouse?", new_collection(), 3))
+        assert fake.count() == 0 and not any((tmp_path / "empty").glob("**/*.sqlite*"))
+    finally:
+        index.forget_indexes()

@@ -106,12 +106,12 @@ async def retrieve(query: str, collection: str | None, top_k: int = TOP_K, reque
     if collection == SAMPLE_COLLECTION:
         await ensure_sample(request)
     model = embedding_model()
-    vector = (await metered_embed([query], model, action, request))[0]
-    cost = Retrieval(cost_of([query], model))
-    try:
-        index = await document_index(model, len(vector))
+    try:  # the store that exists already: a search makes none, and is refused before it pays for an embedding
+        index = await document_index(model)
     except LookupError:
         raise InputProblem("This collection holds no documents yet: add some first.") from None
+    vector = (await metered_embed([query], model, action, request))[0]
+    cost = Retrieval(cost_of([query], model))
     matches = await index.query(collection, vector, top_k)
     if index.kind == "vectorize":
         cost = Retrieval(cost.embedding, (1 + await index.count(collection)) * len(vector))
